@@ -1,0 +1,29 @@
+"""s2sbench: how much does a speech LM lose when it hears the context instead of reading it?
+
+The pipeline, one package per stage::
+
+    data -> tasks -> requests -> models -> scores -> metrics -> reports
+
+``s2sbench.evaluate(...)`` runs it end to end. Importing this package is
+cheap: torch and transformers load only when an adapter that needs them is
+built.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from s2sbench.evaluator import EvalResult, evaluate
+
+__all__ = ["EvalResult", "__version__", "evaluate"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("evaluate", "EvalResult"):
+        from s2sbench import evaluator
+
+        return getattr(evaluator, name)
+    raise AttributeError(name)

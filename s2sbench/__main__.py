@@ -1,0 +1,3 @@
+from s2sbench.cli.main import main
+
+raise SystemExit(main())

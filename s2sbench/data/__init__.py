@@ -1,0 +1,1 @@
+"""Stage 1 -- data: readers for on-disk layouts, audio I/O, validation."""

@@ -1,0 +1,103 @@
+"""Model registry: adapters by short name, or any ``module:object`` plugin.
+
+Built-in names map to import strings so that asking for the bundled n-gram
+model never imports torch. ``--model-args`` is ``key=value,key=value``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from s2sbench.errors import ConfigError, ModelError
+from s2sbench.models.base import ScoringModel
+
+MODEL_REGISTRY: dict[str, str] = {
+    "ngram": "s2sbench.models.ngram:NGramModelAdapter",
+    "sphinx": "s2sbench.models.sphinx_cascade:SphinxCascade",
+    "hf": "s2sbench.models.hf_causal:HFCausalLM",
+    "hf-cascade": "s2sbench.models.hf_cascade:HFCascade",
+    "hf-audio": "s2sbench.models.hf_audio:HFAudioLM",
+}
+
+
+def _coerce(value: str) -> Any:
+    low = value.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low in ("none", "null"):
+        return None
+    for cast in (int, float):
+        try:
+            return cast(value)
+        except ValueError:
+            pass
+    return value
+
+
+def parse_model_args(text: str | dict[str, Any] | None) -> dict[str, Any]:
+    """``"pretrained=PATH,dtype=float32"`` -> ``{"pretrained": "PATH", "dtype": "float32"}``."""
+    if text is None or text == "":
+        return {}
+    if isinstance(text, dict):
+        return dict(text)
+    args: dict[str, Any] = {}
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        key, sep, value = part.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(
+                f"malformed --model-args entry '{part}'", hint="use key=value,key=value"
+            )
+        if key in args:
+            raise ConfigError(f"--model-args gives '{key}' twice")
+        args[key] = _coerce(value.strip())
+    return args
+
+
+def _import_object(spec: str) -> Any:
+    module_name, _, attr = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        missing = getattr(exc, "name", None) or module_name
+        hint = (
+            "install the extra: pip install 's2sbench[hf]'"
+            if missing.split(".")[0] in ("torch", "transformers")
+            else "check the module name and that it is importable"
+        )
+        raise ModelError(f"cannot import '{module_name}' ({exc})", hint=hint) from None
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise ModelError(f"module '{module_name}' has no object '{attr}'") from None
+
+
+def get_model(
+    name: str | ScoringModel, model_args: str | dict[str, Any] | None = None, **runtime: Any
+) -> ScoringModel:
+    """Build an adapter. ``runtime`` holds run-wide settings (batch_size, device...)."""
+    if not isinstance(name, str):
+        return name
+    args = parse_model_args(model_args)
+    if name in MODEL_REGISTRY:
+        factory = _import_object(MODEL_REGISTRY[name])
+    elif ":" in name:
+        factory = _import_object(name)
+    else:
+        raise ConfigError(
+            f"unknown model '{name}'",
+            hint=f"known: {', '.join(MODEL_REGISTRY)}; or a plugin as module:object",
+        )
+    try:
+        model = factory(**args, **{k: v for k, v in runtime.items() if v is not None})
+    except TypeError as exc:
+        raise ConfigError(f"bad arguments for model '{name}': {exc}") from None
+    if not isinstance(model, ScoringModel):
+        raise ModelError(
+            f"'{name}' did not build a scoring model",
+            hint="a plugin must provide name, fingerprint(), unsupported_reason() and score()",
+        )
+    return model

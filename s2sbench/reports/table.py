@@ -1,0 +1,44 @@
+"""The summary tables printed at the end of a run."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def _fmt(value: Any, pct: bool = False) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if pct:
+        return f"{100 * value:.1f}"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def results_table(results: dict[str, dict[str, dict[str, Any]]]) -> Table:
+    table = Table(title="s2sbench results", title_justify="left")
+    for col in ("task", "condition", "n", "acc %", "mean right loss", "mean wrong loss",
+                "argmax %"):
+        table.add_column(col, justify="left" if col in ("task", "condition") else "right")
+    for task, by_cond in results.items():
+        for cond, m in by_cond.items():
+            table.add_row(
+                task, cond, _fmt(m["n"]), _fmt(m["acc"], True), _fmt(m["mean_right_loss"]),
+                _fmt(m["mean_wrong_loss"]), _fmt(m["acc_argmax"], True),
+            )
+    return table
+
+
+def print_summary(data: dict[str, Any], console: Console | None = None) -> None:
+    """Results table, degradation table (when present) and the skipped cells."""
+    console = console or Console()
+    console.print(results_table(data["results"]))
+    degradation = data.get("degradation") or {}
+    if degradation:
+        from s2sbench.reports.degradation_table import degradation_table
+
+        console.print(degradation_table(degradation))
+    for skip in data.get("skipped", []):
+        console.print(f"[yellow]skipped[/] {skip['task']} / {skip['condition']}: {skip['reason']}")
