@@ -11,7 +11,7 @@ import math
 import platform
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,8 +71,12 @@ class EvalResult:
 def _git_hash() -> str | None:
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-            text=True, timeout=5, check=False,
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return None
@@ -114,7 +118,10 @@ def _check_scores(request: ContextRequest, scores: list[ContinuationScore]) -> N
 
 
 def _with_sample_audio(
-    tasks: list[Task], specs: list[TaskSpec], conditions: list[Condition], model: ScoringModel,
+    tasks: list[Task],
+    specs: list[TaskSpec],
+    conditions: list[Condition],
+    model: ScoringModel,
     limit: int | float | None,
 ) -> list[Task]:
     """Render the built-in tasks' spoken contexts when a speech condition will use them."""
@@ -133,12 +140,16 @@ def _with_sample_audio(
 
 
 def _score_pending(
-    model: ScoringModel, store: ScoreStore, mid: str, pending: Sequence[ContextRequest],
+    results: Iterator[tuple[int, list[ContinuationScore]]],
+    store: ScoreStore,
+    mid: str,
+    pending: Sequence[ContextRequest],
     progress: bool,
 ) -> None:
+    """Check and store each result as it arrives: a kill loses at most the batch in flight."""
     bar = tqdm(total=len(pending), desc="scoring", unit="ctx", disable=not progress or None)
     try:
-        for index, scores in model.score(pending):
+        for index, scores in results:
             request = pending[index]
             _check_scores(request, scores)
             store.put(mid, request, scores)
@@ -162,6 +173,11 @@ def evaluate(
     template: str | PromptTemplate = "reference",
     seed: int = 1234,
     progress: bool = True,
+    long_audio: str = "error",
+    trust_remote_code: bool = False,
+    allow_pickle: bool = False,
+    executor: str = "local",
+    executor_args: dict[str, Any] | None = None,
 ) -> EvalResult:
     """Score ``tasks`` x ``conditions`` with ``model`` and return the typed result.
 
@@ -171,11 +187,19 @@ def evaluate(
     ``samples_<task>_<condition>.jsonl``) are written atomically at the end.
     """
     conds = parse_conditions(list(conditions) if not isinstance(conditions, str) else conditions)
-    specs = resolve_tasks(list(tasks) if not isinstance(tasks, str) else tasks,
-                          Path(data_dir) if data_dir else None)
+    specs = resolve_tasks(
+        list(tasks) if not isinstance(tasks, str) else tasks, Path(data_dir) if data_dir else None
+    )
     prompt = get_template(template)
     task_list = [spec.load().limited(limit) for spec in specs]  # validate data before a model
-    scorer = get_model(model, model_args, batch_size=batch_size, device=device)
+    runtime = {
+        "batch_size": batch_size,
+        "device": device,
+        "long_audio": long_audio,
+        "trust_remote_code": trust_remote_code or None,
+        "allow_pickle": allow_pickle or None,
+    }
+    scorer = get_model(model, model_args, **runtime)
     task_list = _with_sample_audio(task_list, specs, conds, scorer, limit)
     mid = model_id(scorer.fingerprint())
     hasher = AudioHasher()
@@ -194,7 +218,13 @@ def evaluate(
     with ScoreStore(Path(output_path) if output_path else None) as store:
         pending = [r for c in cells for r in c.requests if store.get(mid, r.key) is None]
         if pending:
-            _score_pending(scorer, store, mid, pending, progress)
+            if executor == "local":
+                stream = scorer.score(pending)
+            else:
+                from s2sbench.executors import remote_scores
+
+                stream = remote_scores(executor, model, model_args, runtime, pending, executor_args)
+            _score_pending(stream, store, mid, pending, progress)
         for cell in cells:
             cell.records = [store.get(mid, r.key) for r in cell.requests]  # type: ignore[misc]
 
@@ -211,12 +241,22 @@ def evaluate(
         "model_args": parse_model_args(model_args),
         "model_fingerprint": scorer.fingerprint(),
         "model_id": mid,
-        "tasks": {t.name: {"version": t.version, "source": t.source, "kind": t.kind,
-                           "lang": t.lang, "n_items": len(t)} for t in task_list},
+        "tasks": {
+            t.name: {
+                "version": t.version,
+                "source": t.source,
+                "kind": t.kind,
+                "lang": t.lang,
+                "n_items": len(t),
+            }
+            for t in task_list
+        },
         "conditions": [c.value for c in conds],
         "template": prompt.to_dict(),
         "limit": limit,
         "batch_size": batch_size,
+        "long_audio": long_audio,
+        "executor": executor,
         "seed": seed,
         "versions": _versions(),
         "git_hash": _git_hash(),
@@ -242,16 +282,18 @@ def sample_rows(cell: Cell) -> list[dict[str, Any]]:
     rows = []
     for request, record in zip(cell.requests, cell.records):
         for index, score in enumerate(record.scores):
-            rows.append({
-                "item_id": request.item_id,
-                "continuation_index": index,
-                "is_right": index == request.gold,
-                "logprob_sum": score.logprob_sum,
-                "n_tokens": score.n_tokens,
-                "loss": score.loss,
-                "n_chars": record.n_chars[index],
-                "n_bytes": record.n_bytes[index],
-                "prompt": request.render(index),
-                **({"extra": dict(score.extra)} if score.extra else {}),
-            })
+            rows.append(
+                {
+                    "item_id": request.item_id,
+                    "continuation_index": index,
+                    "is_right": index == request.gold,
+                    "logprob_sum": score.logprob_sum,
+                    "n_tokens": score.n_tokens,
+                    "loss": score.loss,
+                    "n_chars": record.n_chars[index],
+                    "n_bytes": record.n_bytes[index],
+                    "prompt": request.render(index),
+                    **({"extra": dict(score.extra)} if score.extra else {}),
+                }
+            )
     return rows

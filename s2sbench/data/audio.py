@@ -53,7 +53,10 @@ def read_audio(path: Path, sample_rate: int) -> np.ndarray:
 
 
 def fit_window(
-    samples: np.ndarray, sample_rate: int, max_seconds: float | None, policy: LongAudioPolicy,
+    samples: np.ndarray,
+    sample_rate: int,
+    max_seconds: float | None,
+    policy: LongAudioPolicy,
     path: Path,
 ) -> list[np.ndarray]:
     """Apply the long-audio policy: one piece, a truncated piece, or window-sized chunks."""
@@ -64,7 +67,8 @@ def fit_window(
         return [samples]
     if policy == "error":
         raise DataError.at(
-            path, None,
+            path,
+            None,
             f"audio is {len(samples) / sample_rate:.1f} s, longer than the model's "
             f"{max_seconds:g} s window",
             "pass --long-audio truncate or --long-audio chunk to allow it",

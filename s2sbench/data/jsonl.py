@@ -18,7 +18,9 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """
     path = Path(path)
     if not path.is_file():
-        raise DataError.at(path, None, "file not found", "check --data-dir or the task's jsonl path")
+        raise DataError.at(
+            path, None, "file not found", "check --data-dir or the task's jsonl path"
+        )
     raw = path.read_bytes()
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
@@ -48,7 +50,9 @@ def require_text(path: Path, line: int, record: dict[str, Any], field: str) -> s
         raise DataError.at(path, line, f"missing field '{field}'")
     value = record[field]
     if not isinstance(value, str):
-        raise DataError.at(path, line, f"field '{field}' must be a string, got {type(value).__name__}")
+        raise DataError.at(
+            path, line, f"field '{field}' must be a string, got {type(value).__name__}"
+        )
     if not value.strip():
         raise DataError.at(path, line, f"field '{field}' is empty")
     return value

@@ -27,7 +27,9 @@ def _check_unique(path: Path, rows: list[tuple[int, int, dict[str, Any]]]) -> No
     for line, uttid, _ in rows:
         if uttid in seen:
             raise DataError.at(
-                path, line, f"duplicate uttid {uttid} (first seen on line {seen[uttid]})",
+                path,
+                line,
+                f"duplicate uttid {uttid} (first seen on line {seen[uttid]})",
                 "every row needs its own uttid",
             )
         seen[uttid] = line
@@ -49,7 +51,9 @@ def read_story_file(path: Path, lang: str, audio_dir: Path | None = None) -> lis
     if len(rows) % 2:
         line, uttid, _ = rows[-1]
         raise DataError.at(
-            path, line, f"odd number of story rows ({len(rows)}): uttid {uttid} has no pair",
+            path,
+            line,
+            f"odd number of story rows ({len(rows)}): uttid {uttid} has no pair",
             "each story needs a right-ending row (even) and a wrong-ending row (odd)",
         )
     items = []
@@ -57,12 +61,16 @@ def read_story_file(path: Path, lang: str, audio_dir: Path | None = None) -> lis
         (line_r, id_r, right), (line_w, id_w, wrong) = rows[k], rows[k + 1]
         if id_w != id_r + 1:
             raise DataError.at(
-                path, line_w, f"uttid {id_w} does not follow {id_r}: pairs must be consecutive",
+                path,
+                line_w,
+                f"uttid {id_w} does not follow {id_r}: pairs must be consecutive",
                 "rows 2k and 2k+1 (by uttid) are the right and wrong ending of one story",
             )
         if right["first"].strip() != wrong["first"].strip():
             raise DataError.at(
-                path, line_w, f"uttid {id_w} has a different context ('first') than uttid {id_r}",
+                path,
+                line_w,
+                f"uttid {id_w} has a different context ('first') than uttid {id_r}",
                 "both rows of a pair must share the same context",
             )
         items.append(

@@ -83,7 +83,7 @@ class NGramScorer:
         total, n, oov = 0.0, 0, 0
         for tok in tokens:
             if tok != "<s>":
-                ngram = [tok, *reversed(seq[-(self.order - 1):])]
+                ngram = [tok, *reversed(seq[-(self.order - 1) :])]
                 raw = self.lm.prob(ngram)
                 if raw <= LOG_ZERO:
                     total += OOV_LOGPROB
@@ -109,8 +109,11 @@ class NGramModelAdapter:
         self.scorer = NGramScorer(lm_path)
 
     def fingerprint(self) -> dict[str, Any]:
-        return {"adapter": "ngram", "lm": self.scorer.lm_path or "pocketsphinx:en-us.lm.bin",
-                "oov_logprob": OOV_LOGPROB}
+        return {
+            "adapter": "ngram",
+            "lm": self.scorer.lm_path or "pocketsphinx:en-us.lm.bin",
+            "oov_logprob": OOV_LOGPROB,
+        }
 
     def unsupported_reason(self, condition: Condition, lang: str) -> str | None:
         if lang != "en":

@@ -19,21 +19,33 @@ def _fmt(value: Any, pct: bool = False) -> str:
 
 def results_table(results: dict[str, dict[str, dict[str, Any]]]) -> Table:
     table = Table(title="s2sbench results", title_justify="left")
-    for col in ("task", "condition", "n", "acc %", "mean right loss", "mean wrong loss",
-                "argmax %"):
+    for col in (
+        "task",
+        "condition",
+        "n",
+        "acc %",
+        "mean right loss",
+        "mean wrong loss",
+        "argmax %",
+    ):
         table.add_column(col, justify="left" if col in ("task", "condition") else "right")
     for task, by_cond in results.items():
         for cond, m in by_cond.items():
             table.add_row(
-                task, cond, _fmt(m["n"]), _fmt(m["acc"], True), _fmt(m["mean_right_loss"]),
-                _fmt(m["mean_wrong_loss"]), _fmt(m["acc_argmax"], True),
+                task,
+                cond,
+                _fmt(m["n"]),
+                _fmt(m["acc"], True),
+                _fmt(m["mean_right_loss"]),
+                _fmt(m["mean_wrong_loss"]),
+                _fmt(m["acc_argmax"], True),
             )
     return table
 
 
 def print_summary(data: dict[str, Any], console: Console | None = None) -> None:
     """Results table, degradation table (when present) and the skipped cells."""
-    console = console or Console()
+    console = console or Console(width=max(Console().width, 120))
     console.print(results_table(data["results"]))
     degradation = data.get("degradation") or {}
     if degradation:

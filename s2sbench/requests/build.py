@@ -72,7 +72,9 @@ class AudioHasher:
                 data = Path(path).read_bytes()
             except FileNotFoundError:
                 raise DataError.at(
-                    path, None, f"audio of item {item_id} in task '{task}' not found",
+                    path,
+                    None,
+                    f"audio of item {item_id} in task '{task}' not found",
                     "render the audio (s2sbench data build) or fix the task's audio_dir",
                 ) from None
             except OSError as exc:
@@ -101,7 +103,8 @@ def build_requests(
         if condition.context_is_speech:
             if item.context_audio is None:
                 raise DataError.at(
-                    task.source, item.meta.get("line"),
+                    task.source,
+                    item.meta.get("line"),
                     f"item {item.id} of task '{task.name}' has no context audio",
                     f"condition {condition} needs audio: give the task an audio_dir",
                 )
@@ -111,7 +114,8 @@ def build_requests(
         if condition.continuation_is_speech:
             if item.continuation_audio is None:
                 raise DataError.at(
-                    task.source, item.meta.get("line"),
+                    task.source,
+                    item.meta.get("line"),
                     f"item {item.id} of task '{task.name}' has no spoken continuations",
                     f"condition {condition} needs them: build the set with --speak all",
                 )
@@ -131,10 +135,13 @@ def build_requests(
                 continuation_audio=cont_audio,
                 gold=item.gold,
                 key=_key(
-                    task.name, task.version, condition.value, template.fingerprint(),
-                    item.content_hash(), audio_hash,
+                    task.name,
+                    task.version,
+                    condition.value,
+                    template.fingerprint(),
+                    item.content_hash(),
+                    audio_hash,
                 ),
             )
         )
     return requests
-

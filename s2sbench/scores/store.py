@@ -158,7 +158,8 @@ class ScoreStore:
                         self.dropped_torn_line = True
                         break
                     raise StoreError(
-                        f"damaged record (checksum mismatch)", where=f"{path}:{number}",
+                        "damaged record (checksum mismatch)",
+                        where=f"{path}:{number}",
                         hint="the store was edited or corrupted; move it away to start afresh",
                     )
                 self._records[(entry["model"], entry["key"])] = ScoreRecord.from_json(entry)

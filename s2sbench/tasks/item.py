@@ -83,6 +83,11 @@ class Task:
             return self
         n = int(len(self.items) * limit) if isinstance(limit, float) and limit < 1 else int(limit)
         return Task(
-            self.name, self.kind, self.lang, self.items[:n], self.version, self.source,
+            self.name,
+            self.kind,
+            self.lang,
+            self.items[:n],
+            self.version,
+            self.source,
             self.description,
         )

@@ -51,17 +51,26 @@ class TaskSpec:
 
 BUILTIN_TASKS: dict[str, TaskSpec] = {
     "sample_story_en": TaskSpec(
-        "sample_story_en", "story", "en", SAMPLES_DIR / "sample_story_en.jsonl",
+        "sample_story_en",
+        "story",
+        "en",
+        SAMPLES_DIR / "sample_story_en.jsonl",
         description="Built-in English five-sentence stories, right vs wrong ending.",
         builtin=True,
     ),
     "sample_story_zh": TaskSpec(
-        "sample_story_zh", "story", "zh", SAMPLES_DIR / "sample_story_zh.jsonl",
+        "sample_story_zh",
+        "story",
+        "zh",
+        SAMPLES_DIR / "sample_story_zh.jsonl",
         description="Built-in Chinese five-sentence stories, right vs wrong ending.",
         builtin=True,
     ),
     "sample_cmmlu": TaskSpec(
-        "sample_cmmlu", "choice", "zh", SAMPLES_DIR / "sample_cmmlu.jsonl",
+        "sample_cmmlu",
+        "choice",
+        "zh",
+        SAMPLES_DIR / "sample_cmmlu.jsonl",
         description="Built-in Chinese knowledge statements, 1 right + 3 wrong continuations.",
         builtin=True,
     ),
@@ -70,7 +79,10 @@ BUILTIN_TASKS: dict[str, TaskSpec] = {
 # The paper's tasks, relative to --data-dir: (kind, lang, jsonl, audio dir).
 PAPER_TASKS: dict[str, tuple[str, str, str, str]] = {
     "sstorycloze": (
-        "story", "en", "S2S/StoryCloze/sStory_s2t.jsonl", "S2S/StoryCloze/s-story-firstspeech",
+        "story",
+        "en",
+        "S2S/StoryCloze/sStory_s2t.jsonl",
+        "S2S/StoryCloze/s-story-firstspeech",
     ),
     "zh_sstorycloze": ("story", "zh", "S2S/StoryCloze/zh_story.jsonl", "S2S/StoryCloze/zh_story"),
     "scmmlu": ("choice", "zh", "S2S/cmmlu/cmmlu_rewrite_4.jsonl", "S2S/cmmlu/cmmlu_rewrite"),

@@ -1,0 +1,222 @@
+"""``s2sbench`` entry point: parse arguments, call the library, turn errors into one line.
+
+Only argparse and the standard library are imported at start-up; each
+command imports what it needs, so ``s2sbench tasks`` never pays for torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from s2sbench import __version__
+from s2sbench.errors import S2SBenchError
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Argument errors as one line (what is wrong, where to look), exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _limit(value: str) -> int | float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--limit must be a number, got '{value}'") from None
+    if number <= 0:
+        raise argparse.ArgumentTypeError("--limit must be positive")
+    return number if number < 1 else int(number)
+
+
+def _batch_size(value: str) -> int | str:
+    if value == "auto" or value.startswith("auto:"):
+        return value
+    try:
+        size = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--batch-size must be a positive integer or 'auto', got '{value}'"
+        ) from None
+    if size < 1:
+        raise argparse.ArgumentTypeError("--batch-size must be at least 1")
+    return size
+
+
+def add_run_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "run",
+        help="evaluate a model on tasks x conditions",
+        description="Evaluate a model. With no arguments: the built-in sample suite, T2T and "
+        "S2T, with the bundled offline cascade (pocketsphinx ASR -> en-US 3-gram LM).",
+    )
+    p.add_argument(
+        "--model",
+        default="sphinx",
+        help="adapter name (sphinx, ngram, hf, hf-audio, hf-cascade) or module:object",
+    )
+    p.add_argument(
+        "--model-args",
+        "--model_args",
+        default="",
+        help="key=value,... e.g. pretrained=PATH,dtype=float32",
+    )
+    p.add_argument(
+        "--tasks",
+        default="sample",
+        help="comma-separated task names or task .yaml paths; 'sample' = built-in suite",
+    )
+    p.add_argument("--conditions", default="t2t,s2t", help="comma-separated: t2t,s2t,t2s,s2s")
+    p.add_argument(
+        "--data-dir", "--data_dir", default=None, help="root of the S2SBench data (S2S/...)"
+    )
+    p.add_argument(
+        "--batch-size", "--batch_size", type=_batch_size, default=None, help="an integer or 'auto'"
+    )
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: best available)")
+    p.add_argument(
+        "--output-path",
+        "--output_path",
+        default=None,
+        help="directory for results.json, samples and the resumable score store",
+    )
+    p.add_argument(
+        "--limit", type=_limit, default=None, help="first N items per task (or a fraction < 1)"
+    )
+    p.add_argument(
+        "--log-samples",
+        "--log_samples",
+        action="store_true",
+        help="write samples_<task>_<condition>.jsonl (needs --output-path)",
+    )
+    p.add_argument("--template", default="reference", help="prompt template name")
+    p.add_argument("--seed", type=int, default=1234, help="seed of the bootstrap")
+    p.add_argument(
+        "--long-audio",
+        choices=["error", "truncate", "chunk"],
+        default="error",
+        help="what to do with audio longer than the model's window",
+    )
+    p.add_argument(
+        "--trust-remote-code",
+        action="store_true",
+        help="allow model repositories to run their own code",
+    )
+    p.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="allow loading pickle-only (non-safetensors) weights",
+    )
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.set_defaults(func=cmd_run)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from s2sbench.evaluator import evaluate
+    from s2sbench.reports.table import print_summary
+
+    if args.log_samples and not args.output_path:
+        raise S2SBenchError("--log-samples needs --output-path", hint="add --output-path DIR")
+    result = evaluate(
+        model=args.model,
+        model_args=args.model_args,
+        tasks=args.tasks,
+        conditions=args.conditions,
+        data_dir=args.data_dir,
+        batch_size=args.batch_size,
+        device=args.device,
+        output_path=args.output_path,
+        limit=args.limit,
+        log_samples=args.log_samples,
+        template=args.template,
+        seed=args.seed,
+        progress=not args.no_progress,
+        long_audio=args.long_audio,
+        trust_remote_code=args.trust_remote_code,
+        allow_pickle=args.allow_pickle,
+    )
+    print_summary(result.to_json())
+    if args.output_path:
+        print(f"results written to {args.output_path}/results.json")
+    return 0
+
+
+def add_tasks_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("tasks", help="list the known tasks and their sizes")
+    p.add_argument("--data-dir", default=None, help="root of the S2SBench data")
+    p.set_defaults(func=cmd_tasks)
+
+
+def cmd_tasks(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from s2sbench.tasks.registry import list_tasks
+
+    table = Table(title="s2sbench tasks", title_justify="left")
+    for col in ("task", "kind", "lang", "items", "source"):
+        table.add_column(col)
+    for spec in list_tasks(args.data_dir):
+        try:
+            size = str(len(spec.load()))
+        except S2SBenchError:
+            size = "-" if not spec.builtin else "error"
+        table.add_row(spec.name, spec.kind, spec.lang, size, str(spec.jsonl))
+    Console().print(table)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="s2sbench",
+        description="How much does a speech LM lose when it hears the context instead of "
+        "reading it? (S2SBench protocol)",
+    )
+    parser.add_argument("--version", action="version", version=f"s2sbench {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_run_parser(sub)
+    add_tasks_parser(sub)
+    for module_name, adder in EXTRA_COMMANDS:
+        module = __import__(module_name, fromlist=[adder])
+        getattr(module, adder)(sub)
+    return parser
+
+
+# Commands that live in their own modules: (module, function that adds the parser).
+EXTRA_COMMANDS: list[tuple[str, str]] = []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if (
+        not argv
+        or argv[0].startswith("-")
+        and argv[0] not in ("-h", "--help", "--version", "--debug")
+    ):
+        argv = ["run", *argv]
+    if argv == ["--debug"]:
+        argv = ["--debug", "run"]
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args([*argv, "run"])
+    try:
+        return int(args.func(args) or 0)
+    except S2SBenchError as exc:
+        if args.debug:
+            raise
+        print(f"s2sbench: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(
+            "s2sbench: interrupted; finished scores are kept in the output store", file=sys.stderr
+        )
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
