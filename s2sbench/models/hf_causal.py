@@ -1,0 +1,325 @@
+"""Any ``transformers`` causal LM as a T2T scorer, with the context encoded once.
+
+Token boundaries follow lm-evaluation-harness exactly, so numbers compare:
+trailing whitespace of the context moves into the continuation; the
+continuation's tokens are ``tok(context + continuation)[len(tok(context)):]``;
+the model reads ``tok(context) + those tokens``. An empty continuation (a
+token spanning the join, lm-eval #1297) is refused by name before any forward.
+
+Scoring is either *shared-context* (default): one forward over the contexts
+of a batch, then one forward over all their continuations reading a fresh,
+batch-expanded copy of the contexts' KV cache (a new cache object per call: a
+cache mutated in place across calls is transformers #37078); or *full
+sequence*: context + continuation concatenated and padded on ``padding_side``.
+Both give the same numbers whatever the batch size; the second is the
+fallback for models whose cache cannot be expanded (sliding-window, hybrid).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from s2sbench.errors import ConfigError, ModelError
+from s2sbench.models.base import ContinuationScore
+from s2sbench.models.batching import (
+    AutoBatcher,
+    CannotReuseCache,
+    expand_cache,
+    gather_logprob_sums,
+    pad_rows,
+    positions_from_mask,
+)
+from s2sbench.requests.build import ContextRequest
+from s2sbench.requests.conditions import Condition
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EncodedRequest:
+    """Token ids of one request: the (possibly left-truncated) context and each continuation."""
+
+    context: tuple[int, ...]
+    continuations: tuple[tuple[int, ...], ...]
+    truncated: int = 0
+
+    @property
+    def longest(self) -> int:
+        return len(self.context) + max(len(c) for c in self.continuations)
+
+
+def move_trailing_space(context: str, continuation: str) -> tuple[str, str]:
+    """lm-eval's convention: ``"A " + "b"`` is scored as ``"A" + " b"``."""
+    stripped = context.rstrip()
+    return stripped, context[len(stripped) :] + continuation
+
+
+def encode_request(
+    tokenizer: Any,
+    request: ContextRequest,
+    *,
+    start_id: int | None,
+    add_bos: bool,
+    max_length: int | None,
+) -> EncodedRequest:
+    """Tokenize a request once; refuse empty continuations and hopeless lengths by name."""
+    where = f"task {request.task}, item {request.item_id}"
+    conts = []
+    context, _ = move_trailing_space(request.text_context, "")
+    context_ids = tokenizer(context, add_special_tokens=False)["input_ids"]
+    for index, continuation in enumerate(request.continuations):
+        _, cont = move_trailing_space(request.text_context, continuation)
+        whole = tokenizer(context + cont, add_special_tokens=False)["input_ids"]
+        cont_ids = whole[len(context_ids) :]
+        if not cont_ids:
+            raise ModelError(
+                f"continuation {index} ({continuation!r}) has no tokens of its own: the "
+                "tokenizer merged it into the context",
+                where=where,
+                hint="fix the item's text or the task's joiner (lm-evaluation-harness #1297)",
+            )
+        conts.append(tuple(cont_ids))
+    if add_bos or not context_ids:
+        if start_id is None:
+            raise ModelError("empty context and the tokenizer has no BOS/EOS token", where=where)
+        context_ids = [start_id, *context_ids]
+    longest = max(len(c) for c in conts)
+    dropped = 0
+    if max_length is not None and len(context_ids) + longest > max_length:
+        keep = max_length - longest
+        if keep < 1:
+            raise ModelError(
+                f"a continuation of {longest} tokens does not fit max_length={max_length}",
+                where=where,
+                hint="raise max_length if the model allows, or shorten the continuation",
+            )
+        dropped = len(context_ids) - keep
+        context_ids = context_ids[-keep:]
+    return EncodedRequest(tuple(context_ids), tuple(conts), dropped)
+
+
+class TokenScorer:
+    """The two forward strategies over already-encoded token ids."""
+
+    def __init__(self, model: Any, pad_id: int, padding_side: str):
+        self.model = model
+        self.pad_id = pad_id
+        self.padding_side = padding_side
+        self.device = next(model.parameters()).device
+        # transformers renamed ``past_key_values`` to ``cache`` in 5.x; use what forward takes.
+        params = inspect.signature(model.forward).parameters
+        self.cache_arg = "cache" if "cache" in params else "past_key_values"
+        self.keep_last = {"logits_to_keep": 1} if "logits_to_keep" in params else {}
+
+    def shared_context(self, batch: list[EncodedRequest]) -> list[list[float]]:
+        """Contexts once, then every continuation against a copy of their cache.
+
+        Contexts are left-padded so each one's last position is the batch's
+        last column: only that column's logits are needed (``logits_to_keep``
+        spares a batch x length x vocabulary tensor).
+        """
+        import torch
+
+        with torch.inference_mode():
+            ids, mask, _ = pad_rows([e.context for e in batch], self.pad_id, "left", self.device)
+            out = self.model(
+                input_ids=ids,
+                attention_mask=mask,
+                position_ids=positions_from_mask(mask),
+                use_cache=True,
+                **self.keep_last,
+            )
+            cache = getattr(out, "cache", None)
+            cache = getattr(out, "past_key_values", None) if cache is None else cache
+            if cache is None:
+                raise CannotReuseCache("the model returned no cache")
+            owners = [b for b, e in enumerate(batch) for _ in e.continuations]
+            conts = [c for e in batch for c in e.continuations]
+            index = torch.tensor(owners, device=self.device)
+            lengths = torch.tensor([len(e.context) for e in batch], device=self.device)
+            last = out.logits[:, -1]
+            first = gather_logprob_sums(
+                last.index_select(0, index)[:, None], [0] * len(conts), [c[:1] for c in conts]
+            )
+            cache = expand_cache(cache, index)
+            del out, last
+            cont_ids, cont_mask, _ = pad_rows(conts, self.pad_id, "right", self.device)
+            out = self.model(
+                input_ids=cont_ids,
+                attention_mask=torch.cat([mask.index_select(0, index), cont_mask], dim=1),
+                position_ids=positions_from_mask(
+                    cont_mask, lengths.index_select(0, index)[:, None]
+                ),
+                use_cache=True,
+                **{self.cache_arg: cache},
+            )
+            rest = gather_logprob_sums(out.logits, [0] * len(conts), [c[1:] for c in conts])
+        sums: list[list[float]] = [[] for _ in batch]
+        for owner, a, b in zip(owners, first, rest):
+            sums[owner].append(a + b)
+        return sums
+
+    def full_sequences(self, pairs: list[tuple[tuple[int, ...], tuple[int, ...]]]) -> list[float]:
+        """Context + continuation as one padded sequence per pair."""
+        import torch
+
+        rows = [ctx + cont for ctx, cont in pairs]
+        with torch.inference_mode():
+            ids, mask, offsets = pad_rows(rows, self.pad_id, self.padding_side, self.device)
+            out = self.model(
+                input_ids=ids,
+                attention_mask=mask,
+                position_ids=positions_from_mask(mask),
+                use_cache=False,
+            )
+            starts = [o + len(ctx) - 1 for o, (ctx, _) in zip(offsets, pairs)]
+            return gather_logprob_sums(out.logits, starts, [cont for _, cont in pairs])
+
+
+class HFCausalLM:
+    """A ``transformers`` causal LM reading text contexts (T2T), any language."""
+
+    name = "hf"
+
+    def __init__(
+        self,
+        pretrained: str,
+        dtype: str = "auto",
+        device: str | None = None,
+        revision: str | None = None,
+        attn_implementation: str | None = None,
+        max_length: int | None = None,
+        padding_side: str = "right",
+        reuse_context: bool = True,
+        add_bos_token: bool = False,
+        max_batch_size: int = 64,
+        batch_size: int | str | None = None,
+        trust_remote_code: bool = False,
+        allow_pickle: bool = False,
+        **_runtime: Any,
+    ):
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        from s2sbench.models.hf_loading import (
+            load_preprocessor,
+            load_pretrained,
+            model_max_length,
+            resolve_local_dir,
+            weights_fingerprint,
+        )
+
+        if padding_side not in ("left", "right"):
+            raise ConfigError(f"padding_side must be left or right, not '{padding_side}'")
+        self.padding_side = padding_side
+        self.reuse_context = bool(reuse_context)
+        self.add_bos_token = bool(add_bos_token)
+        self.batcher: AutoBatcher[Any, Any] = AutoBatcher(batch_size, auto_start=max_batch_size)
+        self.model = load_pretrained(
+            AutoModelForCausalLM,
+            pretrained,
+            dtype=dtype,
+            device=device,
+            revision=revision,
+            trust_remote_code=trust_remote_code,
+            allow_pickle=allow_pickle,
+            attn_implementation=attn_implementation,
+        )
+        self.tokenizer = tok = load_preprocessor(
+            AutoTokenizer, pretrained, revision=revision, trust_remote_code=trust_remote_code
+        )
+        self.max_length = int(max_length) if max_length else model_max_length(self.model, tok)
+        self.start_id = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
+        self.pad_id = next(
+            (i for i in (tok.pad_token_id, tok.eos_token_id, self.start_id) if i is not None), 0
+        )
+        local = resolve_local_dir(pretrained, revision)
+        self._fingerprint = {
+            "adapter": self.name,
+            "pretrained": str(local.resolve()) if local is not None else str(pretrained),
+            **weights_fingerprint(local),
+            "revision": revision,
+            "dtype": str(self.model.dtype).removeprefix("torch."),
+            "max_length": self.max_length,
+            "add_bos_token": self.add_bos_token,
+        }
+        self._fell_back = False
+
+    def fingerprint(self) -> dict[str, Any]:
+        return dict(self._fingerprint)
+
+    def unsupported_reason(self, condition: Condition, lang: str) -> str | None:
+        if condition.context_is_speech:
+            return "a text-only causal LM cannot hear a spoken context; use hf-cascade or hf-audio"
+        if condition.continuation_is_speech:
+            return "a text-only causal LM cannot score spoken continuations"
+        return None
+
+    def encode(self, request: ContextRequest) -> EncodedRequest:
+        return encode_request(
+            self.tokenizer,
+            request,
+            start_id=self.start_id,
+            add_bos=self.add_bos_token,
+            max_length=self.max_length,
+        )
+
+    def score(
+        self, requests: Sequence[ContextRequest]
+    ) -> Iterator[tuple[int, list[ContinuationScore]]]:
+        encoded = [self.encode(r) for r in requests]  # every refusal before any forward
+        scorer = TokenScorer(self.model, self.pad_id, self.padding_side)
+        done: set[int] = set()
+        if self.reuse_context and not self._fell_back:
+            try:
+                for index, sums in self._shared(scorer, encoded):
+                    done.add(index)
+                    yield index, self._scores(encoded[index], sums)
+                return
+            except CannotReuseCache as exc:
+                self._fell_back = True
+                log.warning(
+                    "%s: cannot reuse the context cache (%s); scoring full sequences",
+                    self._fingerprint["pretrained"],
+                    exc,
+                )
+        todo = [i for i in range(len(encoded)) if i not in done]
+        for index, sums in self._full(scorer, encoded, todo):
+            yield index, self._scores(encoded[index], sums)
+
+    def _shared(self, scorer: Any, encoded: list[EncodedRequest]) -> Iterator[tuple[int, list]]:
+        units = list(range(len(encoded)))
+        for batch, results in self.batcher.run(
+            units,
+            lambda chunk: scorer.shared_context([encoded[i] for i in chunk]),
+            length=lambda i: encoded[i].longest,
+            cost=lambda i: len(encoded[i].continuations),
+        ):
+            yield from zip(batch, results)
+
+    def _full(
+        self, scorer: Any, encoded: list[EncodedRequest], todo: list[int]
+    ) -> Iterator[tuple[int, list]]:
+        pairs = [(r, c) for r in todo for c in range(len(encoded[r].continuations))]
+        pending = {r: [0.0] * len(encoded[r].continuations) for r in todo}
+        missing = {r: len(encoded[r].continuations) for r in todo}
+        for batch, sums in self.batcher.run(
+            pairs,
+            lambda chunk: scorer.full_sequences(
+                [(encoded[r].context, encoded[r].continuations[c]) for r, c in chunk]
+            ),
+            length=lambda p: len(encoded[p[0]].context) + len(encoded[p[0]].continuations[p[1]]),
+        ):
+            for (r, c), value in zip((pairs[i] for i in batch), sums):
+                pending[r][c] = value
+                missing[r] -= 1
+                if missing[r] == 0:
+                    yield r, pending.pop(r)
+
+    @staticmethod
+    def _scores(enc: EncodedRequest, sums: list[float]) -> list[ContinuationScore]:
+        extra = {"truncated_context_tokens": enc.truncated} if enc.truncated else {}
+        return [ContinuationScore(s, len(c), extra) for s, c in zip(sums, enc.continuations)]
