@@ -1,0 +1,326 @@
+"""``hf-audio``: audio LLMs (audio + text in, text logits out), e.g. Qwen2-Audio.
+
+One model gives both conditions, so their gap is the model's own. S2T reads
+``prefix + <audio placeholder> + continuation`` (the processor expands the
+placeholder to one audio token per encoder frame); T2T reads
+``request.text_context + continuation``, text only.
+
+Only continuation tokens are scored: the tail of ``tok(context + continuation)``
+beyond ``tok(context)``, which must be an exact prefix (else a token spans the
+join) and leave a non-empty tail, or the item is named in a ModelError. For
+S2T the input is the processor's expanded context ids + that tail (the
+placeholder ends in a special token, so nothing merges across it).
+
+Each context audio is decoded and featurised once per request, and all
+continuations of a context are scored in one batch. By default the contexts
+of a batch run once (audio encoder included) and their continuations read a
+fresh batch-expanded copy of that KV cache; ``reuse_context=False``, or a
+cache that cannot be copied (sliding-window, hybrid), scores full sequences.
+Both give the same numbers (tested). Text is right-padded here, never by a
+processor (whose ``padding_side`` would also flip audio features); audio keeps
+the feature extractor's fixed-window padding. No cache outlives its batch.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from s2sbench.data.audio import AudioLoader, check_policy
+from s2sbench.errors import ModelError
+from s2sbench.models.audio_specs import AudioLMSpec, spec_for
+from s2sbench.models.base import ContinuationScore
+from s2sbench.models.batching import AutoBatcher, CannotReuseCache, expand_cache, pad_rows
+from s2sbench.models.hf_causal import move_trailing_space
+from s2sbench.models.hf_loading import (
+    load_preprocessor,
+    load_pretrained,
+    resolve_local_dir,
+    weights_fingerprint,
+)
+from s2sbench.requests.build import ContextRequest
+from s2sbench.requests.conditions import Condition
+
+log = logging.getLogger(__name__)
+
+WINDOW = 256  # requests featurised ahead of scoring: bounds memory, keeps batches full
+
+
+@dataclass
+class Unit:
+    """One request: context ids (audio tokens expanded), each continuation's ids, audio inputs."""
+
+    request: int
+    context: list[int]
+    tails: list[list[int]]
+    audio: dict[str, Any] | None
+
+    @property
+    def longest(self) -> int:
+        return len(self.context) + max(len(tail) for tail in self.tails)
+
+
+def split_continuation(
+    tokenizer: Any, context: str, continuation: str, where: str
+) -> tuple[list[int], list[int]]:
+    """(context ids, continuation ids) with the context an exact token prefix of the whole.
+
+    Trailing whitespace of a text context moves to the continuation first, as
+    in :class:`HFCausalLM` (BPE tokenizers attach a space to the next word).
+    The tokenizer's own special tokens are kept, as the processor keeps them
+    for S2T, so both conditions of one model see the same kind of input.
+    """
+    context, continuation = move_trailing_space(context, continuation)
+    context_ids = tokenizer(context)["input_ids"]
+    whole_ids = tokenizer(context + continuation)["input_ids"]
+    if whole_ids[: len(context_ids)] != context_ids:
+        raise ModelError(
+            "the context's tokens change when the continuation is appended (a token spans "
+            "the join)",
+            where=where,
+            hint="check the prompt template's joiner for this language",
+        )
+    tail = whole_ids[len(context_ids) :]
+    if not tail:
+        raise ModelError(
+            f"continuation {continuation!r} has no tokens of its own after the context",
+            where=where,
+            hint="the continuation is empty or merged into the context; fix the data",
+        )
+    return context_ids, tail
+
+
+class HFAudioLM:
+    """Audio LLM adapter; the family's quirks come from :mod:`audio_specs`."""
+
+    name = "hf-audio"
+
+    def __init__(
+        self,
+        pretrained: str,
+        dtype: str = "auto",
+        device: str | None = None,
+        revision: str | None = None,
+        attn_implementation: str | None = None,
+        batch_size: int | str | None = None,
+        long_audio: str = "error",
+        trust_remote_code: bool = False,
+        allow_pickle: bool = False,
+        reuse_context: bool = True,
+        **_runtime: Any,
+    ):
+        import transformers
+        from transformers import AutoConfig, AutoProcessor
+
+        self.pretrained = str(pretrained)
+        self.revision = revision
+        self.attn_implementation = attn_implementation
+        self.batcher: AutoBatcher[Unit, Any] = AutoBatcher(batch_size)
+        self.reuse_context = bool(reuse_context)
+        self.long_audio = check_policy(long_audio)
+        config = load_preprocessor(
+            AutoConfig, pretrained, revision=revision, trust_remote_code=trust_remote_code
+        )
+        self.spec: AudioLMSpec = spec_for(getattr(config, "model_type", None), self.pretrained)
+        model_class = getattr(transformers, self.spec.model_class)
+        self.model = load_pretrained(
+            model_class,
+            pretrained,
+            dtype=dtype,
+            device=device,
+            revision=revision,
+            trust_remote_code=trust_remote_code,
+            allow_pickle=allow_pickle,
+            attn_implementation=attn_implementation,
+        )
+        self.processor = load_preprocessor(
+            AutoProcessor, pretrained, revision=revision, trust_remote_code=trust_remote_code
+        )
+        self.tokenizer = self.processor.tokenizer
+        self.tokenizer.padding_side = "right"
+        self._check_processor()
+        tok = self.tokenizer
+        self.audio_token_id = tok.convert_tokens_to_ids(self.spec.audio_token)
+        self.start_id = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
+        self.pad_id = next(
+            (i for i in (tok.pad_token_id, tok.eos_token_id, self.start_id) if i is not None), 0
+        )
+        body = getattr(self.model, "model", None)
+        if body is None:
+            raise ModelError(f"{self.spec.model_class} has no .model backbone", where=pretrained)
+        params = inspect.signature(body.forward).parameters
+        self._cache_kwarg = "cache" if "cache" in params else "past_key_values"
+        self.loader = AudioLoader(self.spec.sampling_rate, self.spec.max_seconds, self.long_audio)
+        self._local = resolve_local_dir(pretrained, revision)
+
+    def _check_processor(self) -> None:
+        """Fail at load time when the processor cannot take this family's audio as specified."""
+        extractor = getattr(self.processor, "feature_extractor", None)
+        rate = getattr(extractor, "sampling_rate", None)
+        token_id = self.tokenizer.convert_tokens_to_ids(self.spec.audio_token)
+        if rate != self.spec.sampling_rate:
+            problem = f"feature extractor takes {rate} Hz, the spec says {self.spec.sampling_rate}"
+        elif token_id is None or token_id == self.tokenizer.unk_token_id:
+            problem = f"the tokenizer has no audio token '{self.spec.audio_token}'"
+        else:
+            return
+        raise ModelError(
+            problem, where=self.pretrained, hint="check the checkpoint's processor files"
+        )
+
+    def fingerprint(self) -> dict[str, Any]:
+        return {
+            "adapter": self.name,
+            "pretrained": str(self._local or self.pretrained),
+            "revision": self.revision,
+            "dtype": str(self.model.dtype).removeprefix("torch."),
+            "model_type": self.spec.model_type,
+            "placeholder": self.spec.placeholder,
+            "long_audio": self.long_audio,
+            "attn_implementation": self.attn_implementation,
+            **weights_fingerprint(self._local),
+        }
+
+    def unsupported_reason(self, condition: Condition, lang: str) -> str | None:
+        if condition.continuation_is_speech:
+            return "hf-audio scores text continuations only (T2T and S2T)"
+        return None
+
+    def _unit(self, index: int, request: ContextRequest) -> Unit:
+        """One request's token ids; its audio is decoded and featurised once, here."""
+        where = f"task {request.task}, item {request.item_id}"
+        if request.context_text is not None:
+            split = [
+                split_continuation(self.tokenizer, request.text_context, cont, where)
+                for cont in request.continuations
+            ]
+            context_ids = split[0][0] or [self.start_id]  # an empty context reads from BOS/EOS
+            return Unit(index, context_ids, [tail for _, tail in split], None)
+        if request.context_audio is None:
+            raise ModelError("request has neither context text nor audio", where=where)
+        pieces = self.loader.load(Path(request.context_audio))
+        context = request.prefix + self.spec.placeholder * len(pieces)
+        hint = (
+            f"check AudioLMSpec.audio_kwarg ('{self.spec.audio_kwarg}') of {self.spec.model_type}"
+        )
+        try:
+            encoded = self.processor(
+                text=[context],
+                **{self.spec.audio_kwarg: list(pieces)},
+                sampling_rate=self.spec.sampling_rate,
+                return_tensors="pt",
+            )
+        except (ValueError, TypeError) as exc:
+            raise ModelError(
+                f"the processor rejected the audio ({exc})", where=where, hint=hint
+            ) from None
+        expanded = encoded["input_ids"][0].tolist()
+        missing = [key for key in self.spec.feature_keys if key not in encoded]
+        if missing or expanded.count(self.audio_token_id) <= len(pieces):
+            raise ModelError(
+                f"the processor did not encode the audio (missing {missing or 'audio tokens'})",
+                where=where,
+                hint=hint,
+            )
+        tails = [
+            split_continuation(self.tokenizer, context, c, where)[1] for c in request.continuations
+        ]
+        return Unit(index, expanded, tails, {k: encoded[k] for k in self.spec.feature_keys})
+
+    def _inputs(self, sequences: list[list[int]], audio: list[dict[str, Any]]) -> dict[str, Any]:
+        """Right-padded ids and mask, plus the audio inputs of the rows with audio, in order."""
+        import torch
+
+        device = self.model.device
+        ids, mask, _ = pad_rows(sequences, self.pad_id, "right", device)
+        inputs: dict[str, Any] = {"input_ids": ids, "attention_mask": mask}
+        for key in self.spec.feature_keys if audio else ():
+            value = torch.cat([item[key] for item in audio]).to(device)
+            inputs[key] = value.to(self.model.dtype) if value.is_floating_point() else value
+        return inputs
+
+    def _sum(self, states: Any, targets: list[int]) -> float:
+        """Sum of log-probs of ``targets`` given the hidden ``states`` that predict them."""
+        import torch
+
+        logprobs = torch.log_softmax(self.model.get_output_embeddings()(states).float(), dim=-1)
+        index = torch.tensor(targets, device=logprobs.device)[:, None]
+        return float(logprobs.gather(-1, index).sum())
+
+    def _full(self, units: list[Unit]) -> list[float]:
+        """Every context + continuation as its own padded row; one sum per row."""
+        rows = [(unit, tail) for unit in units for tail in unit.tails]
+        audio = [unit.audio for unit, _ in rows if unit.audio is not None]
+        inputs = self._inputs([unit.context + tail for unit, tail in rows], audio)
+        hidden = self.model.model(**inputs, use_cache=False).last_hidden_state
+        return [
+            self._sum(hidden[i, len(unit.context) - 1 : len(unit.context) + len(tail) - 1], tail)
+            for i, (unit, tail) in enumerate(rows)
+        ]
+
+    def _shared(self, units: list[Unit]) -> list[float]:
+        """Contexts once (audio encoder included), then all continuations on an expanded cache."""
+        import torch
+
+        device = self.model.device
+        audio = [unit.audio for unit in units if unit.audio is not None]
+        context = self._inputs([unit.context for unit in units], audio)
+        first = self.model.model(**context, use_cache=True)
+        cache = first.cache if hasattr(first, "cache") else first.past_key_values
+        if cache is None:
+            raise CannotReuseCache("the model returned no cache")
+        owner = [u for u, unit in enumerate(units) for _ in unit.tails]
+        tails = [tail for unit in units for tail in unit.tails]
+        rest = self._inputs(tails, [])
+        lengths = torch.tensor([len(units[u].context) for u in owner], device=device)
+        rest["position_ids"] = lengths[:, None] + torch.arange(
+            len(rest["input_ids"][0]), device=device
+        )
+        rest["attention_mask"] = torch.cat(
+            [context["attention_mask"][owner], rest["attention_mask"]], 1
+        )
+        rest[self._cache_kwarg] = expand_cache(cache, torch.tensor(owner, device=device))
+        hidden = self.model.model(**rest).last_hidden_state
+        sums = []
+        for r, (u, tail) in enumerate(zip(owner, tails)):
+            last = first.last_hidden_state[u, len(units[u].context) - 1][None]
+            sums.append(self._sum(torch.cat([last, hidden[r, : len(tail) - 1]]), tail))
+        return sums
+
+    def _forward(self, units: list[Unit]) -> list[tuple[int, list[ContinuationScore]]]:
+        import torch
+
+        with torch.inference_mode():
+            sums = None
+            if self.reuse_context:
+                try:
+                    sums = self._shared(units)
+                except CannotReuseCache as exc:
+                    log.warning(
+                        "%s: cannot reuse the context cache (%s); scoring full sequences",
+                        self.pretrained,
+                        exc,
+                    )
+                    self.reuse_context = False
+            flat = iter(sums if sums is not None else self._full(units))
+        return [
+            (unit.request, [ContinuationScore(next(flat), len(tail)) for tail in unit.tails])
+            for unit in units
+        ]
+
+    def score(
+        self, requests: Sequence[ContextRequest]
+    ) -> Iterator[tuple[int, list[ContinuationScore]]]:
+        """Requests in windows of ``WINDOW`` (a window's audio features are held at once); each
+        request is one batching unit that costs its number of continuations."""
+        for start in range(0, len(requests), WINDOW):
+            stop = min(start + WINDOW, len(requests))
+            units = [self._unit(i, requests[i]) for i in range(start, stop)]
+            for _, results in self.batcher.run(
+                units, self._forward, length=lambda unit: unit.longest, cost=lambda u: len(u.tails)
+            ):
+                yield from results
