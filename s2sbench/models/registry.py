@@ -7,10 +7,14 @@ model never imports torch. ``--model-args`` is ``key=value,key=value``.
 from __future__ import annotations
 
 import importlib
+import inspect
 from typing import Any
 
 from s2sbench.errors import ConfigError, ModelError
 from s2sbench.models.base import ScoringModel
+
+# Run-wide settings every adapter receives (it may ignore them): not model identity.
+RUNTIME_KEYS = ("batch_size", "device", "long_audio", "trust_remote_code", "allow_pickle")
 
 MODEL_REGISTRY: dict[str, str] = {
     "ngram": "s2sbench.models.ngram:NGramModelAdapter",
@@ -75,6 +79,33 @@ def _import_object(spec: str) -> Any:
         raise ModelError(f"module '{module_name}' has no object '{attr}'") from None
 
 
+def _check_model_args(
+    name: str, factory: Any, args: dict[str, Any], runtime: dict[str, Any]
+) -> None:
+    """Refuse a misspelt ``--model-args`` key instead of letting ``**runtime`` swallow it.
+
+    Keys must be named parameters of the adapter; a factory that takes only
+    ``**kwargs`` accepts anything. Runtime settings it does not name are
+    dropped unless it takes ``**kwargs``.
+    """
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return
+    named = {n for n, p in params.items() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+    takes_any = any(p.kind == p.VAR_KEYWORD for p in params.values())
+    unknown = [k for k in args if k not in named and (named - {"self"} or not takes_any)]
+    if unknown:
+        known = sorted(n for n in named if n not in RUNTIME_KEYS and n != "self")
+        raise ConfigError(
+            f"unknown --model-args key '{unknown[0]}' for model '{name}'",
+            hint=f"known keys: {', '.join(known) or '(none)'}",
+        )
+    for key in list(runtime):
+        if key not in named and not takes_any:
+            runtime.pop(key)
+
+
 def get_model(
     name: str | ScoringModel, model_args: str | dict[str, Any] | None = None, **runtime: Any
 ) -> ScoringModel:
@@ -91,8 +122,10 @@ def get_model(
             f"unknown model '{name}'",
             hint=f"known: {', '.join(MODEL_REGISTRY)}; or a plugin as module:object",
         )
+    settings = {k: v for k, v in runtime.items() if v is not None}
+    _check_model_args(name, factory, args, settings)
     try:
-        model = factory(**args, **{k: v for k, v in runtime.items() if v is not None})
+        model = factory(**args, **settings)
     except TypeError as exc:
         raise ConfigError(f"bad arguments for model '{name}': {exc}") from None
     if not isinstance(model, ScoringModel):

@@ -1,0 +1,176 @@
+"""The on-disk layout of a built dataset, and the few helpers every data tool shares.
+
+A built dataset directory holds::
+
+    data.jsonl         reference rows (story: uttid/first/last; choice: uttid/first/A-D/answer)
+    audio/<uttid>.wav  the spoken context of each row
+    audio/<id>_c<k>.wav  (``--speak all``) continuation k of item <id>
+    task.yaml          loads the set with ``s2sbench run --tasks DIR/task.yaml``
+    manifest.json      counts, durations, TTS identity and the sha256 of every file
+
+Continuation files are named by the *item* id (the uttid of its first row)
+and the index of the continuation in the item, so for a story pair 2k/2k+1
+``2k_c0.wav`` is the right ending and ``2k_c1.wav`` the wrong one, and for a
+choice row ``<uttid>_c0..c3.wav`` speak options A-D.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from s2sbench.errors import DataError
+from s2sbench.tasks.item import Item
+
+JSONL_NAME = "data.jsonl"
+AUDIO_DIR = "audio"
+MANIFEST_NAME = "manifest.json"
+TASK_YAML = "task.yaml"
+
+
+def context_wav_name(uttid: int | str) -> str:
+    return f"{uttid}.wav"
+
+
+def continuation_wav_name(item_id: int | str, index: int) -> str:
+    return f"{item_id}_c{index}.wav"
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write to a temporary name in the same folder, then rename.
+
+    A build killed mid-write leaves only a ``.part`` file, never a truncated
+    file under the final name, so "the file exists" means "the file is whole".
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.part-{os.getpid()}")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def remove_partials(folder: Path) -> int:
+    """Delete leftover ``.part`` files of an interrupted build; returns how many."""
+    count = 0
+    for tmp in Path(folder).glob(".*.part-*"):
+        tmp.unlink(missing_ok=True)
+        count += 1
+    return count
+
+
+def clear_dataset(root: Path, extra: tuple[str, ...] = ()) -> None:
+    """Remove the files a dataset folder of ours holds (and ``extra`` names); keep the rest."""
+    root = Path(root)
+    for name in (JSONL_NAME, TASK_YAML, MANIFEST_NAME, *extra):
+        (root / name).unlink(missing_ok=True)
+    if (root / AUDIO_DIR).is_dir():
+        for wav in (root / AUDIO_DIR).glob("*.wav"):
+            wav.unlink()
+
+
+def rows_to_jsonl(rows: list[dict[str, Any]]) -> bytes:
+    """Deterministic JSONL bytes: UTF-8 text as is, keys in row order, one row a line."""
+    lines = [json.dumps(row, ensure_ascii=False) for row in rows]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def task_yaml_text(name: str, kind: str, lang: str, description: str = "") -> str:
+    """The task file written next to the data (keys read by ``load_task_yaml``)."""
+    import yaml
+
+    spec = {
+        "name": name,
+        "kind": kind,
+        "language": lang,
+        "jsonl": JSONL_NAME,
+        "audio_dir": AUDIO_DIR,
+        "version": "1",
+        "description": description,
+    }
+    return yaml.safe_dump(spec, allow_unicode=True, sort_keys=False)
+
+
+@dataclass(frozen=True)
+class DatasetLayout:
+    """Where a dataset's pieces are: found from ``task.yaml``, else the folder's one JSONL."""
+
+    root: Path
+    name: str
+    kind: str
+    lang: str
+    jsonl: Path
+    audio_dir: Path
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / MANIFEST_NAME
+
+
+def read_manifest(root: Path) -> dict[str, Any] | None:
+    path = Path(root) / MANIFEST_NAME
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError.at(
+            path, None, f"unreadable manifest ({exc})", "rebuild the set or delete manifest.json"
+        ) from None
+    if not isinstance(data, dict):
+        raise DataError.at(path, None, "manifest is not a JSON object")
+    return data
+
+
+def locate_dataset(root: Path) -> DatasetLayout:
+    """Find the JSONL, audio folder, kind and language of the dataset in ``root``."""
+    from s2sbench.tasks.registry import load_task_yaml
+
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError.at(root, None, "dataset folder not found")
+    if (root / TASK_YAML).is_file():
+        spec = load_task_yaml(root / TASK_YAML)
+        audio = spec.audio_dir if spec.audio_dir is not None else root / AUDIO_DIR
+        return DatasetLayout(root, spec.name, spec.kind, spec.lang, spec.jsonl, audio)
+    manifest = read_manifest(root) or {}
+    jsonls = sorted(root.glob("*.jsonl"))
+    if len(jsonls) != 1 or "kind" not in manifest or "language" not in manifest:
+        raise DataError.at(
+            root,
+            None,
+            "no task.yaml, and kind/language cannot be inferred",
+            "add a task.yaml (name, kind, language, jsonl, audio_dir)",
+        )
+    audio = root / AUDIO_DIR if (root / AUDIO_DIR).is_dir() else root
+    return DatasetLayout(
+        root,
+        str(manifest.get("name", root.name)),
+        manifest["kind"],
+        manifest["language"],
+        jsonls[0],
+        audio,
+    )
+
+
+def attach_continuation_audio(items: list[Item], audio_dir: Path | None) -> list[Item]:
+    """Items with ``continuation_audio`` set where every ``<id>_c<k>.wav`` exists.
+
+    Items missing any of their continuation files get ``None``, so the
+    speech-continuation conditions report them instead of scoring half.
+    """
+    if audio_dir is None:
+        return list(items)
+    out = []
+    for item in items:
+        paths = tuple(
+            Path(audio_dir) / continuation_wav_name(item.id, k)
+            for k in range(len(item.continuations))
+        )
+        complete = all(p.is_file() for p in paths)
+        out.append(replace(item, continuation_audio=paths if complete else None))
+    return out
