@@ -7,11 +7,13 @@ command imports what it needs, so ``s2sbench tasks`` never pays for torch.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
 from s2sbench import __version__
+from s2sbench.cli.ray_args import add_executor_args, executor_kwargs
 from s2sbench.errors import S2SBenchError
 
 
@@ -111,7 +113,15 @@ def add_run_parser(sub: argparse._SubParsersAction) -> None:
         help="allow loading pickle-only (non-safetensors) weights",
     )
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    add_executor_args(p)
     p.set_defaults(func=cmd_run)
+
+
+def _quiet_progress() -> None:
+    """``--no-progress`` also silences Hugging Face loading bars, so stderr holds only errors."""
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+    if "transformers" in sys.modules:
+        sys.modules["transformers"].utils.logging.disable_progress_bar()
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -120,6 +130,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if args.log_samples and not args.output_path:
         raise S2SBenchError("--log-samples needs --output-path", hint="add --output-path DIR")
+    if args.no_progress:
+        _quiet_progress()
+    executor, executor_args = executor_kwargs(args)
     result = evaluate(
         model=args.model,
         model_args=args.model_args,
@@ -137,6 +150,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         long_audio=args.long_audio,
         trust_remote_code=args.trust_remote_code,
         allow_pickle=args.allow_pickle,
+        executor=executor,
+        executor_args=executor_args,
     )
     print_summary(result.to_json())
     if args.output_path:
@@ -187,7 +202,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Commands that live in their own modules: (module, function that adds the parser).
-EXTRA_COMMANDS: list[tuple[str, str]] = []
+EXTRA_COMMANDS: list[tuple[str, str]] = [
+    ("s2sbench.cli.data_cmd", "add_data_parser"),
+]
+
+
+def _one_line(exc: BaseException) -> str:
+    """The message with its line breaks folded: one error, one line, whatever it quotes."""
+    return " ".join(str(exc).split())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -209,13 +231,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except S2SBenchError as exc:
         if args.debug:
             raise
-        print(f"s2sbench: error: {exc}", file=sys.stderr)
+        print(f"s2sbench: error: {_one_line(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print(
             "s2sbench: interrupted; finished scores are kept in the output store", file=sys.stderr
         )
         return 130
+    except Exception as exc:  # a bug or an input nobody foresaw: still one line, no results
+        if args.debug:
+            raise
+        print(
+            f"s2sbench: internal error: {type(exc).__name__}: {_one_line(exc)} -- rerun with "
+            "--debug for the traceback and report it",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

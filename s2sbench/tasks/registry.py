@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from s2sbench.data.layout import attach_continuation_audio
 from s2sbench.data.reference import read_items
 from s2sbench.errors import ConfigError, DataError
 from s2sbench.tasks.item import LANGUAGES, Task
@@ -35,6 +36,8 @@ class TaskSpec:
 
     def load(self) -> Task:
         items = read_items(self.kind, self.jsonl, self.lang, self.audio_dir)
+        if self.audio_dir is not None:
+            items = attach_continuation_audio(items, self.audio_dir)
         return Task(
             name=self.name,
             kind=self.kind,  # type: ignore[arg-type]
@@ -112,19 +115,35 @@ def load_task_yaml(path: Path) -> TaskSpec:
     try:
         spec: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
-        raise DataError.at(path, None, f"cannot read task file ({exc})") from None
+        raise DataError.at(
+            path, None, f"cannot read task file ({exc})", "save it as UTF-8 text"
+        ) from None
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        raise DataError.at(path, None if line is None else line + 1, "invalid YAML") from None
+        raise DataError.at(
+            path,
+            None if line is None else line + 1,
+            f"invalid YAML ({getattr(exc, 'problem', None) or type(exc).__name__})",
+            "task files are plain YAML mappings (no tags); see docs/tasks.md",
+        ) from None
     if not isinstance(spec, dict):
-        raise DataError.at(path, None, "a task file must be a YAML mapping")
+        raise DataError.at(
+            path, None, "a task file must be a YAML mapping", "write key: value lines"
+        )
     for key in ("kind", "language", "jsonl"):
         if key not in spec:
             raise DataError.at(path, None, f"missing key '{key}'", "see docs/tasks.md")
     if spec["kind"] not in ("story", "choice"):
-        raise DataError.at(path, None, f"kind {spec['kind']!r} must be 'story' or 'choice'")
+        raise DataError.at(
+            path, None, f"kind {spec['kind']!r} must be 'story' or 'choice'", "fix 'kind'"
+        )
     if spec["language"] not in LANGUAGES:
-        raise DataError.at(path, None, f"language {spec['language']!r} must be one of {LANGUAGES}")
+        raise DataError.at(
+            path,
+            None,
+            f"language {spec['language']!r} must be one of {LANGUAGES}",
+            "fix 'language'",
+        )
     base = path.parent
     audio = spec.get("audio_dir")
     return TaskSpec(
@@ -146,7 +165,7 @@ def resolve_task(name: str, data_dir: Path | None = None) -> TaskSpec:
         return paper_task(name, data_dir)
     if name.endswith((".yaml", ".yml")):
         if not Path(name).is_file():
-            raise ConfigError(f"task file '{name}' not found")
+            raise ConfigError(f"task file '{name}' not found", hint="check the --tasks path")
         return load_task_yaml(Path(name))
     known = ", ".join([*BUILTIN_TASKS, *PAPER_TASKS])
     raise ConfigError(
@@ -165,7 +184,9 @@ def resolve_tasks(names: list[str] | str, data_dir: Path | None = None) -> list[
     seen: set[str] = set()
     for spec in specs:
         if spec.name in seen:
-            raise ConfigError(f"task '{spec.name}' is given twice")
+            raise ConfigError(
+                f"task '{spec.name}' is given twice", hint="give each task once in --tasks"
+            )
         seen.add(spec.name)
     return specs
 
