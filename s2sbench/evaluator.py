@@ -141,24 +141,127 @@ def _with_sample_audio(
 
 def _score_pending(
     results: Iterator[tuple[int, list[ContinuationScore]]],
-    store: ScoreStore,
-    mid: str,
-    pending: Sequence[ContextRequest],
+    plan: Evaluation,
     progress: bool,
 ) -> None:
     """Check and store each result as it arrives: a kill loses at most the batch in flight."""
-    bar = tqdm(total=len(pending), desc="scoring", unit="ctx", disable=not progress or None)
+    bar = tqdm(total=len(plan.pending), desc="scoring", unit="ctx", disable=not progress or None)
     try:
         for index, scores in results:
-            request = pending[index]
-            _check_scores(request, scores)
-            store.put(mid, request, scores)
+            plan.put(index, scores)
             bar.update(1)
     finally:
         bar.close()
 
 
-def evaluate(
+@dataclass
+class Evaluation:
+    """One evaluation between planning and results: requests built, store open, work known.
+
+    ``evaluate`` is ``prepare_evaluation`` + scoring ``pending`` + ``finish``;
+    a sweep on Ray prepares many of these and feeds them from one actor pool.
+    """
+
+    model: str | ScoringModel
+    model_args: str | dict[str, Any] | None
+    runtime: dict[str, Any]
+    scorer: ScoringModel
+    mid: str
+    tasks: list[Task]
+    conditions: list[Condition]
+    prompt: PromptTemplate
+    cells: list[Cell]
+    skipped: list[dict[str, str]]
+    store: ScoreStore
+    pending: list[ContextRequest]
+    output_path: Path | None
+    log_samples: bool
+    settings: dict[str, Any]
+    started: float = field(default_factory=time.time)
+
+    def put(self, index: int, scores: list[ContinuationScore]) -> None:
+        """Check and append the scores of ``pending[index]``."""
+        request = self.pending[index]
+        _check_scores(request, scores)
+        self.store.put(self.mid, request, scores)
+
+    def stream(
+        self, executor: str = "local", executor_args: dict[str, Any] | None = None
+    ) -> Iterator[tuple[int, list[ContinuationScore]]]:
+        """Scores of ``pending`` from this process's model or from an executor's pool."""
+        if executor == "local":
+            return self.scorer.score(self.pending)
+        from s2sbench.executors import remote_scores
+
+        return remote_scores(
+            executor, self.model, self.model_args, self.runtime, self.pending, executor_args
+        )
+
+    def finish(self) -> EvalResult:
+        """Metrics from the stored records; results.json and samples written atomically."""
+        for cell in self.cells:
+            cell.records = [self.store.get(self.mid, r.key) for r in cell.requests]  # type: ignore[misc]
+            missing = sum(1 for r in cell.records if r is None)
+            if missing:
+                raise ModelError(
+                    f"{missing} requests of {cell.task.name}/{cell.condition} were never scored",
+                    hint="rerun with the same --output-path to finish them",
+                )
+        results: dict[str, dict[str, dict[str, Any]]] = {}
+        for cell in self.cells:
+            metrics = task_metrics(cell.records, cell.task.kind).to_dict()
+            results.setdefault(cell.task.name, {})[cell.condition.value] = metrics
+
+        from s2sbench.metrics.degradation import degradation_report
+
+        degradation = degradation_report(self.cells, seed=self.settings["seed"])
+        model = self.model
+        config = {
+            "model": model if isinstance(model, str) else getattr(model, "name", "custom"),
+            "model_args": parse_model_args(self.model_args),
+            "model_fingerprint": self.scorer.fingerprint(),
+            "model_id": self.mid,
+            "tasks": {
+                t.name: {
+                    "version": t.version,
+                    "source": t.source,
+                    "kind": t.kind,
+                    "lang": t.lang,
+                    "n_items": len(t),
+                }
+                for t in self.tasks
+            },
+            "conditions": [c.value for c in self.conditions],
+            "template": self.prompt.to_dict(),
+            **self.settings,
+            "versions": _versions(),
+            "git_hash": _git_hash(),
+            "scored_now": len(self.pending),
+            "reused_from_store": sum(len(c.requests) for c in self.cells) - len(self.pending),
+            "seconds": round(time.time() - self.started, 3),
+        }
+        result = EvalResult(results, degradation, self.skipped, config, self.cells)
+        if self.output_path is not None:
+            write_json(self.output_path / "results.json", result.to_json())
+            if self.log_samples:
+                for cell in self.cells:
+                    write_jsonl(
+                        self.output_path / f"samples_{cell.task.name}_{cell.condition.value}.jsonl",
+                        sample_rows(cell),
+                    )
+        return result
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Evaluation:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def prepare_evaluation(
     model: str | ScoringModel = "sphinx",
     model_args: str | dict[str, Any] | None = None,
     tasks: Sequence[str] | str = SAMPLE_SUITE,
@@ -172,20 +275,12 @@ def evaluate(
     log_samples: bool = False,
     template: str | PromptTemplate = "reference",
     seed: int = 1234,
-    progress: bool = True,
     long_audio: str = "error",
     trust_remote_code: bool = False,
     allow_pickle: bool = False,
     executor: str = "local",
-    executor_args: dict[str, Any] | None = None,
-) -> EvalResult:
-    """Score ``tasks`` x ``conditions`` with ``model`` and return the typed result.
-
-    With ``output_path`` the raw scores are appended to
-    ``output_path/scores.jsonl`` as they are computed, so rerunning the same
-    call skips finished work; ``results.json`` (and, with ``log_samples``,
-    ``samples_<task>_<condition>.jsonl``) are written atomically at the end.
-    """
+) -> Evaluation:
+    """Validate the data, build the model and the requests, open the store, find what is left."""
     conds = parse_conditions(list(conditions) if not isinstance(conditions, str) else conditions)
     specs = resolve_tasks(
         list(tasks) if not isinstance(tasks, str) else tasks, Path(data_dir) if data_dir else None
@@ -214,67 +309,61 @@ def evaluate(
                 continue
             cells.append(Cell(task, cond, build_requests(task, cond, prompt, hasher)))
 
-    started = time.time()
-    with ScoreStore(Path(output_path) if output_path else None) as store:
-        pending = [r for c in cells for r in c.requests if store.get(mid, r.key) is None]
-        if pending:
-            if executor == "local":
-                stream = scorer.score(pending)
-            else:
-                from s2sbench.executors import remote_scores
-
-                stream = remote_scores(executor, model, model_args, runtime, pending, executor_args)
-            _score_pending(stream, store, mid, pending, progress)
-        for cell in cells:
-            cell.records = [store.get(mid, r.key) for r in cell.requests]  # type: ignore[misc]
-
-    results: dict[str, dict[str, dict[str, Any]]] = {}
-    for cell in cells:
-        metrics = task_metrics(cell.records, cell.task.kind).to_dict()
-        results.setdefault(cell.task.name, {})[cell.condition.value] = metrics
-
-    from s2sbench.metrics.degradation import degradation_report
-
-    degradation = degradation_report(cells, seed=seed)
-    config = {
-        "model": model if isinstance(model, str) else getattr(model, "name", "custom"),
-        "model_args": parse_model_args(model_args),
-        "model_fingerprint": scorer.fingerprint(),
-        "model_id": mid,
-        "tasks": {
-            t.name: {
-                "version": t.version,
-                "source": t.source,
-                "kind": t.kind,
-                "lang": t.lang,
-                "n_items": len(t),
-            }
-            for t in task_list
-        },
-        "conditions": [c.value for c in conds],
-        "template": prompt.to_dict(),
+    store = ScoreStore(Path(output_path) if output_path else None)
+    pending = [r for c in cells for r in c.requests if store.get(mid, r.key) is None]
+    settings = {
         "limit": limit,
         "batch_size": batch_size,
         "long_audio": long_audio,
         "executor": executor,
         "seed": seed,
-        "versions": _versions(),
-        "git_hash": _git_hash(),
-        "scored_now": len(pending),
-        "reused_from_store": sum(len(c.requests) for c in cells) - len(pending),
-        "seconds": round(time.time() - started, 3),
     }
-    result = EvalResult(results, degradation, skipped, config, cells)
-    if output_path:
-        out = Path(output_path)
-        write_json(out / "results.json", result.to_json())
-        if log_samples:
-            for cell in cells:
-                write_jsonl(
-                    out / f"samples_{cell.task.name}_{cell.condition.value}.jsonl",
-                    sample_rows(cell),
-                )
-    return result
+    return Evaluation(
+        model,
+        model_args,
+        runtime,
+        scorer,
+        mid,
+        task_list,
+        conds,
+        prompt,
+        cells,
+        skipped,
+        store,
+        pending,
+        Path(output_path) if output_path else None,
+        log_samples,
+        settings,
+    )
+
+
+def evaluate(
+    model: str | ScoringModel = "sphinx",
+    model_args: str | dict[str, Any] | None = None,
+    tasks: Sequence[str] | str = SAMPLE_SUITE,
+    conditions: Sequence[str | Condition] | str = ("t2t", "s2t"),
+    *,
+    progress: bool = True,
+    executor: str = "local",
+    executor_args: dict[str, Any] | None = None,
+    **options: Any,
+) -> EvalResult:
+    """Score ``tasks`` x ``conditions`` with ``model`` and return the typed result.
+
+    ``options`` are those of :func:`prepare_evaluation` (data_dir, batch_size,
+    device, output_path, limit, log_samples, template, seed, long_audio,
+    trust_remote_code, allow_pickle). With ``output_path`` the raw scores are
+    appended to ``output_path/scores.jsonl`` as they are computed, so rerunning
+    the same call skips finished work; ``results.json`` (and, with
+    ``log_samples``, ``samples_<task>_<condition>.jsonl``) are written
+    atomically at the end.
+    """
+    with prepare_evaluation(
+        model, model_args, tasks, conditions, executor=executor, **options
+    ) as plan:
+        if plan.pending:
+            _score_pending(plan.stream(executor, executor_args), plan, progress)
+        return plan.finish()
 
 
 def sample_rows(cell: Cell) -> list[dict[str, Any]]:

@@ -255,3 +255,40 @@ def test_missing_ray_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setitem(sys.modules, "ray", None)
     with pytest.raises(ConfigError, match=r"pip install 's2sbench\[ray\]'"):
         import_ray_pool()
+
+
+def test_sweep_command_on_ray_matches_local(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, one_thread: None
+) -> None:
+    """``sweep(..., executor="ray")``: every checkpoint planned, one pool, same files."""
+    from tiny_models import make_gpt2
+
+    from s2sbench.sweeps.run_sweep import sweep
+
+    run_dir = tmp_path_factory.mktemp("run")
+    for n, step in enumerate((10, 20), start=1):
+        make_gpt2(run_dir / f"ckpt_{n}_{step}_x", seed=n)
+    common = {
+        "model": "hf",
+        "model_args": {"dtype": "float32"},
+        "tasks": ["sample_story_en"],
+        "conditions": ["t2t"],
+        "limit": 12,
+        "progress": False,
+        "batch_size": 1,
+    }
+    local = sweep(str(run_dir / "ckpt_*"), tmp_path / "local", **common)
+    pooled = sweep(
+        str(run_dir / "ckpt_*"), tmp_path / "ray", executor="ray", executor_args=POOL, **common
+    )
+    assert pooled.evaluated == local.evaluated == ["ckpt_1_10_x", "ckpt_2_20_x"]
+    summary = "results_summary.txt"
+    assert (tmp_path / "ray" / summary).read_bytes() == (tmp_path / "local" / summary).read_bytes()
+    for name in local.evaluated:
+        samples = "samples_sample_story_en_t2t.jsonl"
+        a, b = tmp_path / "local" / name, tmp_path / "ray" / name
+        assert (a / samples).read_bytes() == (b / samples).read_bytes()
+    again = sweep(
+        str(run_dir / "ckpt_*"), tmp_path / "ray", executor="ray", executor_args=POOL, **common
+    )
+    assert again.evaluated == [] and again.skipped == local.evaluated

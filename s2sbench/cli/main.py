@@ -204,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
 # Commands that live in their own modules: (module, function that adds the parser).
 EXTRA_COMMANDS: list[tuple[str, str]] = [
     ("s2sbench.cli.data_cmd", "add_data_parser"),
+    ("s2sbench.cli.sweep_cmd", "add_sweep_parser"),
+    ("s2sbench.cli.report_cmd", "add_report_parser"),
+    ("s2sbench.cli.report_cmd", "add_compare_parser"),
 ]
 
 

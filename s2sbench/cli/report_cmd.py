@@ -1,0 +1,91 @@
+"""``s2sbench report`` and ``s2sbench compare``: reports and paired comparisons of results."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from s2sbench.errors import ConfigError
+
+
+def _labels(text: str | None) -> list[str] | None:
+    return [part.strip() for part in text.split(",")] if text else None
+
+
+def add_report_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "report",
+        help="one Markdown or HTML report of result or sweep directories",
+        description="Configuration, results, degradation table with CIs, per-subject table, "
+        "plots and items where T2T and S2T disagree, for each RESULT_DIR (a 'run' or "
+        "'sweep' output); with several, a paired comparison against the first.",
+    )
+    p.add_argument("result_dirs", nargs="+", metavar="RESULT_DIR")
+    p.add_argument("--format", choices=["md", "html"], default="md")
+    p.add_argument(
+        "--output", default=None, help="report file (default: FIRST_RESULT_DIR/report.<format>)"
+    )
+    p.add_argument("--labels", default=None, help="comma-separated names of the directories")
+    p.add_argument("--examples", type=int, default=3, help="disagreeing items shown per task")
+    p.add_argument("--seed", type=int, default=1234, help="seed of the bootstrap")
+    p.set_defaults(func=cmd_report)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from s2sbench.reports.report import write_report
+
+    output = args.output or str(Path(args.result_dirs[0]) / f"report.{args.format}")
+    path = write_report(
+        args.result_dirs,
+        output,
+        args.format,
+        labels=_labels(args.labels),
+        examples_per_task=args.examples,
+        seed=args.seed,
+    )
+    print(f"report written to {path}")
+    return 0
+
+
+def add_compare_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "compare",
+        help="paired comparison of runs (or sweeps) on the same tasks",
+        description="Per task and condition: accuracy of each run minus the first's on the "
+        "same items, with a paired bootstrap CI and exact McNemar p. Sweep directories stand "
+        "for their last checkpoint, and their curves are overlaid in OUTPUT/plots.",
+    )
+    p.add_argument("result_dirs", nargs="+", metavar="DIR")
+    p.add_argument("--labels", default=None, help="comma-separated names (default: dir names)")
+    p.add_argument(
+        "--output-path",
+        "--output_path",
+        default="s2sbench_compare",
+        help="where compare.json and the overlaid plots go",
+    )
+    p.add_argument("--seed", type=int, default=1234, help="seed of the bootstrap")
+    p.set_defaults(func=cmd_compare)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from s2sbench.reports.compare import compare_runs, comparison_table, default_labels
+    from s2sbench.reports.io import write_json
+    from s2sbench.sweeps.series import is_sweep_dir, load_sweep
+
+    if len(args.result_dirs) < 2:
+        raise ConfigError("compare needs at least two directories")
+    labels = _labels(args.labels) or default_labels(args.result_dirs)
+    report = compare_runs(args.result_dirs, labels, seed=args.seed)
+    out = Path(args.output_path)
+    write_json(out / "compare.json", report)
+    Console().print(comparison_table(report))
+    sweeps = {label: load_sweep(d) for label, d in zip(labels, args.result_dirs) if is_sweep_dir(d)}
+    if len(sweeps) > 1:
+        from s2sbench.reports.plots import plot_sweeps
+
+        files = plot_sweeps(sweeps, out / "plots")
+        print(f"{len(files)} overlaid plots in {out / 'plots'}")
+    print(f"comparison written to {out / 'compare.json'}")
+    return 0

@@ -1,0 +1,343 @@
+"""``sweep``: evaluate every checkpoint of a training run, once, resumably.
+
+Layout of ``output_path``:
+
+* ``<ckpt_name>/``: exactly what ``evaluate`` writes for one run
+  (``results.json``, ``scores.jsonl``, ``samples_<task>_<condition>.jsonl``),
+  plus ``results_summary.txt`` (that checkpoint's reference lines) and
+  ``sweep_checkpoint.json`` (the marker saying it is finished, and for what).
+* ``sweep.json``: the index (the request, every checkpoint with its step and
+  status), rewritten atomically after each checkpoint.
+* ``results_summary.txt``: per (task, condition) a ``# task=.. condition=..``
+  header and one reference line ``step,acc%,mean_right_loss,mean_wrong_loss``
+  per finished checkpoint, in step order.
+
+A checkpoint is skipped when its marker records the same request and the
+same checkpoint signature (file names, sizes, mtimes). A checkpoint killed
+half-way is evaluated again, and ``evaluate`` reuses every score already in
+its ``scores.jsonl``, so only the unfinished items are computed.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import gc
+import hashlib
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from s2sbench.errors import ConfigError, StoreError
+from s2sbench.models.registry import parse_model_args
+from s2sbench.reports.io import write_atomic, write_json
+from s2sbench.sweeps.checkpoints import Checkpoint, find_checkpoints
+from s2sbench.sweeps.series import (
+    SUMMARY_NAME,
+    SWEEP_INDEX,
+    Point,
+    Sweep,
+    load_sweep,
+    summary_text,
+)
+
+MARKER_NAME = "sweep_checkpoint.json"
+SWEEP_LOCK = ".s2sbench-sweep.lock"
+
+
+@contextmanager
+def sweep_lock(root: Path) -> Iterator[None]:
+    """One sweep per output directory: two would race on ``sweep.json`` and the summary.
+
+    Holding the lock, it also removes the temp files a killed sweep left
+    beside its index (``write_atomic`` writes ``.<name>.*.tmp`` then renames).
+    """
+    try:
+        handle = open(root / SWEEP_LOCK, "a+")  # noqa: SIM115
+    except OSError as exc:
+        raise StoreError(f"cannot write to sweep directory {root} ({exc.strerror})") from None
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise StoreError(
+            f"another s2sbench sweep is writing {root}",
+            hint="wait for it to finish or use another --output-path",
+        ) from None
+    try:
+        for name in (SWEEP_INDEX, SUMMARY_NAME):
+            for stale in root.glob(f".{name}.*.tmp"):
+                stale.unlink(missing_ok=True)
+        yield
+    finally:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        handle.close()
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    """What happened to each checkpoint in this call, and the sweep as now on disk."""
+
+    evaluated: list[str]
+    skipped: list[str]
+    sweep: Sweep
+
+
+def _request_id(request: dict[str, Any]) -> str:
+    blob = json.dumps(request, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+
+def _is_finished(out_dir: Path, request_id: str, signature: str) -> bool:
+    marker = out_dir / MARKER_NAME
+    if not (out_dir / "results.json").is_file() or not marker.is_file():
+        return False
+    try:
+        data = json.loads(marker.read_text(encoding="utf-8"))
+    except ValueError:
+        return False
+    return data.get("request_id") == request_id and data.get("signature") == signature
+
+
+def free_memory() -> None:
+    """Drop the last checkpoint's model before loading the next one (CPU and GPU)."""
+    gc.collect()
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def _checkpoint_summary(results: dict[str, Any], step: int) -> str:
+    cells = {
+        (task, cond): [Point(step, m["acc"], m["mean_right_loss"], m["mean_wrong_loss"], m["n"])]
+        for task, by_cond in results["results"].items()
+        for cond, m in by_cond.items()
+    }
+    return summary_text(cells)
+
+
+def write_sweep_files(
+    root: Path, request: dict[str, Any], checkpoints: list[Checkpoint], status: dict[str, str]
+) -> Sweep:
+    """Rewrite ``sweep.json`` and the sweep-level ``results_summary.txt`` from what is on disk."""
+    index = {
+        "format": 1,
+        "request": request,
+        "checkpoints": [
+            {
+                "name": c.name,
+                "path": str(c.path),
+                "step": c.step,
+                "status": status.get(c.name, "pending"),
+            }
+            for c in checkpoints
+        ],
+    }
+    write_json(root / SWEEP_INDEX, index)
+    sweep = load_sweep(root)
+    cells = {cell: sweep.series(*cell) for cell in sweep.cells()}
+    write_atomic(root / SUMMARY_NAME, summary_text(cells))
+    return sweep
+
+
+def sweep(
+    checkpoints: str | Sequence[str] | Sequence[Checkpoint],
+    output_path: str | Path,
+    model: str = "hf",
+    model_args: str | dict[str, Any] | None = None,
+    tasks: Sequence[str] | str = "sample",
+    conditions: Sequence[str] | str = ("t2t", "s2t"),
+    *,
+    step_regex: str | None = None,
+    pretrained_key: str = "pretrained",
+    data_dir: str | Path | None = None,
+    limit: int | float | None = None,
+    template: str = "reference",
+    seed: int = 1234,
+    progress: bool = True,
+    log: Callable[[str], None] | None = None,
+    executor: str = "local",
+    executor_args: dict[str, Any] | None = None,
+    **runtime: Any,
+) -> SweepOutcome:
+    """Evaluate each checkpoint (``pretrained=<path>`` merged into ``model_args``) in step order.
+
+    ``runtime`` goes to ``evaluate`` unchanged (batch_size, device, long_audio,
+    trust_remote_code, allow_pickle); it does not change scores, so it is not
+    part of what makes a checkpoint "finished". With ``executor="ray"`` every
+    unfinished checkpoint is planned first and one actor pool scores them all,
+    each replica loading a checkpoint once (``s2sbench.executors.ray_sweep``).
+    """
+    say = log or (lambda _msg: None)
+    if isinstance(checkpoints, str) or not checkpoints or isinstance(checkpoints[0], str):
+        found = find_checkpoints(checkpoints, step_regex)  # type: ignore[arg-type]
+    else:
+        found = list(checkpoints)  # type: ignore[arg-type]
+    base_args = parse_model_args(model_args)
+    if pretrained_key in base_args:
+        raise ConfigError(
+            f"--model-args sets '{pretrained_key}', but a sweep sets it to each checkpoint",
+            hint=f"remove {pretrained_key}=... from --model-args",
+        )
+    task_list = tasks.split(",") if isinstance(tasks, str) else list(tasks)
+    cond_list = conditions.split(",") if isinstance(conditions, str) else list(conditions)
+    request = {
+        "model": model,
+        "model_args": base_args,
+        "pretrained_key": pretrained_key,
+        "tasks": task_list,
+        "conditions": cond_list,
+        "data_dir": str(data_dir) if data_dir else None,
+        "limit": limit,
+        "template": template,
+        "seed": seed,
+    }
+    request_id = _request_id(request)
+    root = Path(output_path)
+    root.mkdir(parents=True, exist_ok=True)
+    with sweep_lock(root):
+        status = {
+            c.name: "done" for c in found if _is_finished(root / c.name, request_id, c.signature())
+        }
+        write_sweep_files(root, request, found, status)
+
+        todo = [c for c in found if status.get(c.name) != "done"]
+        skipped = [c.name for c in found if status.get(c.name) == "done"]
+        for name in skipped:
+            say(f"{name}: finished, skipped")
+        options = {
+            "tasks": task_list,
+            "conditions": cond_list,
+            "data_dir": data_dir,
+            "limit": limit,
+            "log_samples": True,
+            "template": template,
+            "seed": seed,
+            **runtime,
+        }
+        run = _SweepRun(
+            root,
+            request,
+            request_id,
+            found,
+            status,
+            model,
+            base_args,
+            pretrained_key,
+            options,
+            progress,
+            say,
+        )
+        if executor == "local":
+            evaluated = run.locally(todo)
+        else:
+            evaluated = run.on_pool(todo, executor, executor_args)
+        final = write_sweep_files(root, request, found, status)
+    return SweepOutcome(evaluated, skipped, final)
+
+
+@dataclass
+class _SweepRun:
+    """What every checkpoint of one sweep call shares, and the two ways to score them."""
+
+    root: Path
+    request: dict[str, Any]
+    request_id: str
+    found: list[Checkpoint]
+    status: dict[str, str]
+    model: str
+    base_args: dict[str, Any]
+    pretrained_key: str
+    options: dict[str, Any]
+    progress: bool
+    say: Callable[[str], None]
+
+    def model_args(self, ckpt: Checkpoint) -> dict[str, Any]:
+        return {**self.base_args, self.pretrained_key: str(ckpt.path)}
+
+    def finish_checkpoint(self, ckpt: Checkpoint, signature: str, data: dict[str, Any]) -> None:
+        """Per-checkpoint summary and marker, then the sweep index: the checkpoint is done."""
+        out_dir = self.root / ckpt.name
+        write_atomic(out_dir / SUMMARY_NAME, _checkpoint_summary(data, ckpt.step))
+        marker = {
+            "request_id": self.request_id,
+            "signature": signature,
+            "step": ckpt.step,
+            "checkpoint": str(ckpt.path),
+        }
+        write_json(out_dir / MARKER_NAME, marker)
+        self.status[ckpt.name] = "done"
+        write_sweep_files(self.root, self.request, self.found, self.status)
+
+    def locally(self, todo: list[Checkpoint]) -> list[str]:
+        """One checkpoint after the other in this process, memory freed in between."""
+        from s2sbench.evaluator import evaluate
+
+        for position, ckpt in enumerate(todo, start=1):
+            self.say(f"[{position}/{len(todo)}] {ckpt.name} (step {ckpt.step}): evaluating")
+            signature = ckpt.signature()
+            result = evaluate(
+                model=self.model,
+                model_args=self.model_args(ckpt),
+                output_path=self.root / ckpt.name,
+                progress=self.progress,
+                **self.options,
+            )
+            data = result.to_json()
+            del result
+            self.finish_checkpoint(ckpt, signature, data)
+            free_memory()
+        return [c.name for c in todo]
+
+    def on_pool(
+        self, todo: list[Checkpoint], executor: str, executor_args: dict[str, Any] | None
+    ) -> list[str]:
+        """Plan every unfinished checkpoint, score them all on one pool, then finish each."""
+        from contextlib import ExitStack
+
+        from tqdm.auto import tqdm
+
+        from s2sbench.evaluator import prepare_evaluation
+        from s2sbench.executors import check_executor
+        from s2sbench.executors.ray_sweep import CheckpointWork, sweep_scores
+
+        check_executor(executor)
+        with ExitStack() as stack:
+            plans = [
+                stack.enter_context(
+                    prepare_evaluation(
+                        self.model,
+                        self.model_args(c),
+                        output_path=self.root / c.name,
+                        executor=executor,
+                        **self.options,
+                    )
+                )
+                for c in todo
+            ]
+            signatures = [c.signature() for c in todo]
+            work = [CheckpointWork(c.path, p.pending, p.mid) for c, p in zip(todo, plans)]
+            total = sum(len(p.pending) for p in plans)
+            self.say(f"scoring {len(todo)} checkpoints ({total} contexts) on the {executor} pool")
+            bar = tqdm(total=total, desc="scoring", unit="ctx", disable=not self.progress or None)
+            try:
+                if total:
+                    runtime = plans[0].runtime
+                    for unit, index, scores in sweep_scores(
+                        self.model,
+                        self.base_args,
+                        runtime,
+                        work,
+                        executor_args,
+                        self.pretrained_key,
+                    ):
+                        plans[unit].put(index, scores)
+                        bar.update(1)
+            finally:
+                bar.close()
+            for ckpt, plan, signature in zip(todo, plans, signatures):
+                self.finish_checkpoint(ckpt, signature, plan.finish().to_json())
+        return [c.name for c in todo]

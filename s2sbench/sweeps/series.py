@@ -1,0 +1,140 @@
+"""Reading a sweep back: per (task, condition) the metrics of every finished checkpoint.
+
+Plots, reports and comparisons read sweeps through here, from the files on
+disk (``sweep.json`` and each checkpoint's ``results.json``), so they work on
+a sweep made yesterday, on another machine, or one still running.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from s2sbench.errors import ConfigError
+
+SWEEP_INDEX = "sweep.json"
+SUMMARY_NAME = "results_summary.txt"
+SUMMARY_COLUMNS = "step,acc%,mean_right_loss,mean_wrong_loss"
+
+
+@dataclass(frozen=True)
+class Point:
+    """One checkpoint's numbers for one (task, condition)."""
+
+    step: int
+    acc: float
+    mean_right_loss: float
+    mean_wrong_loss: float
+    n: int
+
+
+@dataclass
+class Sweep:
+    """A finished-or-partial sweep directory, read from disk."""
+
+    root: Path
+    index: dict[str, Any]
+    results: dict[str, dict[str, Any]]  # checkpoint name -> results.json content
+
+    @property
+    def name(self) -> str:
+        return self.root.name
+
+    def finished(self) -> list[dict[str, Any]]:
+        """Index entries of the checkpoints whose results exist, in step order."""
+        return [c for c in self.index["checkpoints"] if c["name"] in self.results]
+
+    def cells(self) -> list[tuple[str, str]]:
+        """Every (task, condition) scored by at least one checkpoint, in first-seen order."""
+        seen: dict[tuple[str, str], None] = {}
+        for entry in self.finished():
+            for task, by_cond in self.results[entry["name"]]["results"].items():
+                for cond in by_cond:
+                    seen[(task, cond)] = None
+        return list(seen)
+
+    def series(self, task: str, condition: str) -> list[Point]:
+        points = []
+        for entry in self.finished():
+            metrics = self.results[entry["name"]]["results"].get(task, {}).get(condition)
+            if metrics:
+                points.append(
+                    Point(
+                        int(entry["step"]),
+                        float(metrics["acc"]),
+                        float(metrics["mean_right_loss"]),
+                        float(metrics["mean_wrong_loss"]),
+                        int(metrics["n"]),
+                    )
+                )
+        return points
+
+    def last(self) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The index entry and results of the checkpoint with the highest step."""
+        done = self.finished()
+        return (done[-1], self.results[done[-1]["name"]]) if done else None
+
+
+def is_sweep_dir(path: str | Path) -> bool:
+    return (Path(path) / SWEEP_INDEX).is_file()
+
+
+def load_sweep(root: str | Path) -> Sweep:
+    """Read ``root/sweep.json`` and the results of every checkpoint that has them."""
+    root = Path(root)
+    index_path = root / SWEEP_INDEX
+    try:
+        index = json.loads(index_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{root} is not a sweep directory (no {SWEEP_INDEX})",
+            hint="give the --output-path of an 's2sbench sweep'",
+        ) from None
+    except ValueError as exc:
+        raise ConfigError(f"cannot parse {index_path} ({exc})") from None
+    results: dict[str, dict[str, Any]] = {}
+    for entry in index.get("checkpoints", []):
+        path = root / entry["name"] / "results.json"
+        if entry.get("status") == "done" and path.is_file():
+            results[entry["name"]] = json.loads(path.read_text(encoding="utf-8"))
+    return Sweep(root, index, results)
+
+
+def summary_line(point: Point) -> str:
+    """The reference per-checkpoint line: ``step,acc%,mean_right_loss,mean_wrong_loss``."""
+
+    def num(value: float, digits: int) -> str:
+        return "nan" if math.isnan(value) else f"{value:.{digits}f}"
+
+    return (
+        f"{point.step},{num(100 * point.acc, 2)},{num(point.mean_right_loss, 4)},"
+        f"{num(point.mean_wrong_loss, 4)}"
+    )
+
+
+def summary_text(cells: dict[tuple[str, str], list[Point]]) -> str:
+    """One block per (task, condition): a ``# task=... condition=...`` header, then the lines."""
+    blocks = []
+    for (task, cond), points in cells.items():
+        lines = [f"# task={task} condition={cond}", f"# {SUMMARY_COLUMNS}"]
+        lines += [summary_line(p) for p in points]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n" if blocks else ""
+
+
+def parse_summary(text: str) -> dict[tuple[str, str], list[tuple[int, float, float, float]]]:
+    """Read a ``results_summary.txt`` back (for tests and for scripts that plot it)."""
+    out: dict[tuple[str, str], list[tuple[int, float, float, float]]] = {}
+    current: tuple[str, str] | None = None
+    for line in text.splitlines():
+        if line.startswith("# task="):
+            fields = dict(part.split("=", 1) for part in line[2:].split())
+            current = (fields["task"], fields["condition"])
+            out[current] = []
+        elif line and not line.startswith("#") and current is not None:
+            step, acc, right, wrong = line.split(",")
+            out[current].append((int(step), float(acc), float(right), float(wrong)))
+    return out
