@@ -291,3 +291,17 @@ def test_end_to_end_through_evaluate(gpt2_dir: Path, tmp_path: Path) -> None:
         **args,
     )
     assert again.config["scored_now"] == 0 and again.config["reused_from_store"] == 5
+
+
+def test_weights_load_on_first_score_only(
+    gpt2_dir: Path, requests: list[ContextRequest], direct: list[list[float]]
+) -> None:
+    """Building the adapter (to fingerprint it, or to plan a sweep) reads no weights."""
+    model = HFCausalLM(str(gpt2_dir), dtype="float32")
+    fingerprint = model.fingerprint()
+    assert not model.weights.loaded
+    assert fingerprint["dtype"] == "float32"
+    assert_close(score_all(model, requests), direct)
+    assert model.weights.loaded
+    assert model.fingerprint() == fingerprint
+    assert str(model.model.dtype) == "torch.float32"

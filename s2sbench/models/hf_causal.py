@@ -21,6 +21,7 @@ import inspect
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from s2sbench.errors import ConfigError, ModelError
@@ -205,8 +206,10 @@ class HFCausalLM:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         from s2sbench.models.hf_loading import (
+            LazyModel,
+            dtype_name,
+            load_config,
             load_preprocessor,
-            load_pretrained,
             model_max_length,
             resolve_local_dir,
             weights_fingerprint,
@@ -218,7 +221,13 @@ class HFCausalLM:
         self.reuse_context = bool(reuse_context)
         self.add_bos_token = bool(add_bos_token)
         self.batcher: AutoBatcher[Any, Any] = AutoBatcher(batch_size, auto_start=max_batch_size)
-        self.model = load_pretrained(
+        config = load_config(
+            pretrained,
+            revision=revision,
+            trust_remote_code=trust_remote_code,
+            allow_pickle=allow_pickle,
+        )
+        self.weights = LazyModel(
             AutoModelForCausalLM,
             pretrained,
             dtype=dtype,
@@ -231,7 +240,9 @@ class HFCausalLM:
         self.tokenizer = tok = load_preprocessor(
             AutoTokenizer, pretrained, revision=revision, trust_remote_code=trust_remote_code
         )
-        self.max_length = int(max_length) if max_length else model_max_length(self.model, tok)
+        self.max_length = (
+            int(max_length) if max_length else model_max_length(SimpleNamespace(config=config), tok)
+        )
         self.start_id = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
         self.pad_id = next(
             (i for i in (tok.pad_token_id, tok.eos_token_id, self.start_id) if i is not None), 0
@@ -242,11 +253,16 @@ class HFCausalLM:
             "pretrained": str(local.resolve()) if local is not None else str(pretrained),
             **weights_fingerprint(local),
             "revision": revision,
-            "dtype": str(self.model.dtype).removeprefix("torch."),
+            "dtype": dtype_name(dtype, config),
             "max_length": self.max_length,
             "add_bos_token": self.add_bos_token,
         }
         self._fell_back = False
+
+    @property
+    def model(self) -> Any:
+        """The weights, loaded on first use (see ``hf_loading.LazyModel``)."""
+        return self.weights.get()
 
     def fingerprint(self) -> dict[str, Any]:
         return dict(self._fingerprint)

@@ -201,6 +201,66 @@ def load_pretrained(
     return model.to(pick_device(device)).eval()
 
 
+def load_config(
+    path: str | Path,
+    *,
+    revision: str | None = None,
+    trust_remote_code: bool = False,
+    allow_pickle: bool = False,
+) -> Any:
+    """The checkpoint's config after the same safety checks as the weights, weights unread.
+
+    Adapters build from this and load the weights on first use, so building
+    one to fingerprint it (or to plan a sweep over dozens of checkpoints) costs
+    no memory, and a bad checkpoint directory is still refused at once.
+    """
+    from transformers import AutoConfig
+
+    local = resolve_local_dir(path, revision)
+    if local is not None:
+        check_checkpoint_dir(local, trust_remote_code=trust_remote_code, allow_pickle=allow_pickle)
+    kwargs: dict[str, Any] = {"trust_remote_code": trust_remote_code}
+    if revision:
+        kwargs["revision"] = revision
+    try:
+        return AutoConfig.from_pretrained(str(local or path), **kwargs)
+    except (OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(
+            f"cannot load the config of '{path}': {first}",
+            hint="check the path/hub id, revision and network access",
+        ) from None
+
+
+def dtype_name(dtype: Any, config: Any) -> str:
+    """The dtype the weights will have: the one asked for, or the config's for ``auto``."""
+    parsed = parse_dtype(dtype)
+    if parsed == "auto":
+        text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
+        parsed = getattr(text_config, "dtype", None) or getattr(config, "dtype", None)
+        parsed = parsed or getattr(config, "torch_dtype", None) or "float32"
+    return str(parsed).removeprefix("torch.")
+
+
+class LazyModel:
+    """``load_pretrained`` deferred to the first ``get()``, then kept."""
+
+    def __init__(self, cls: Any, path: str | Path, **kwargs: Any):
+        self.cls = cls
+        self.path = path
+        self.kwargs = kwargs
+        self._model: Any = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def get(self) -> Any:
+        if self._model is None:
+            self._model = load_pretrained(self.cls, self.path, **self.kwargs)
+        return self._model
+
+
 def load_preprocessor(
     cls: Any,
     path: str | Path,
