@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 from s2sbench import __version__
 from s2sbench.errors import ModelError
 from s2sbench.metrics.accuracy import task_metrics
+from s2sbench.metrics.wer import transcript_error
 from s2sbench.models.base import ContinuationScore, ScoringModel
 from s2sbench.models.registry import get_model, parse_model_args
 from s2sbench.reports.io import write_json, write_jsonl
@@ -209,7 +210,12 @@ class Evaluation:
                 )
         results: dict[str, dict[str, dict[str, Any]]] = {}
         for cell in self.cells:
-            metrics = task_metrics(cell.records, cell.task.kind).to_dict()
+            metrics: dict[str, Any] = task_metrics(cell.records, cell.task.kind).to_dict()
+            if cell.condition.context_is_speech:
+                texts = {item.id: item.context_text for item in cell.task.items}
+                asr = transcript_error(texts, cell.records, cell.task.lang)
+                if asr is not None:
+                    metrics.update(asr_error_rate=asr.wer, asr_unit=asr.unit)
             results.setdefault(cell.task.name, {})[cell.condition.value] = metrics
 
         from s2sbench.metrics.degradation import degradation_report

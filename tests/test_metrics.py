@@ -81,3 +81,22 @@ def test_bootstrap_matches_hand_computation() -> None:
 
 def test_zero_token_loss_is_infinite() -> None:
     assert math.isinf(ContinuationScore(0.0, 0).loss)
+
+
+def test_transcript_error_rate_words_and_chinese_characters() -> None:
+    from s2sbench.metrics.wer import corpus_wer, transcript_error
+
+    heard = ScoreRecord(
+        "t",
+        "s2t",
+        "7",
+        0,
+        (ContinuationScore(-1.0, 1, {"transcript": "the cat sat down"}),),
+        (1,),
+        (1,),
+    )
+    result = transcript_error({"7": "The cat sat."}, [heard], "en")
+    assert result is not None and (result.edits, result.ref_words) == (1, 3)
+    assert transcript_error({"7": "x"}, [record([1.0, 2.0], item="7")], "en") is None
+    zh = corpus_wer([("今天天气很好。", "今天天汽好")], "zh")
+    assert (zh.edits, zh.ref_words, zh.unit) == (2, 6, "char")

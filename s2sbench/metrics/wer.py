@@ -1,68 +1,88 @@
-"""Word error rate: how well the ASR of a cascade heard the contexts.
+"""Error rate of a cascade's ASR: how well it heard the contexts.
 
-WER = (substitutions + deletions + insertions) / reference words, from the
-word-level Levenshtein alignment. Texts are normalised the same way the
-bundled n-gram LM reads them (lower case, words with inner apostrophes,
-punctuation dropped), so the number measures recognition, not formatting.
-A corpus WER sums edits and reference words over all pairs (not a mean of
-per-sentence rates), so long contexts weigh what they contain.
+English: word error rate on words normalised as the bundled n-gram LM reads
+them (lower case, inner apostrophes kept, punctuation dropped), so the number
+measures recognition, not formatting. Chinese has no spaces: character error
+rate over its characters (punctuation dropped). A corpus rate sums edits and
+reference units over all pairs (not a mean of per-sentence rates). The
+alignment itself is ``jiwer``'s.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
 
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
-def normalise_words(text: str) -> list[str]:
-    """Lower-cased words; punctuation is dropped, inner apostrophes kept (``don't``)."""
-    return _WORD.findall(text.lower())
-
-
-def edit_distance(reference: Sequence[str], hypothesis: Sequence[str]) -> int:
-    """Minimum substitutions + deletions + insertions turning ``reference`` into ``hypothesis``."""
-    previous = list(range(len(hypothesis) + 1))
-    for i, ref_word in enumerate(reference, start=1):
-        current = [i]
-        for j, hyp_word in enumerate(hypothesis, start=1):
-            current.append(
-                min(
-                    previous[j] + 1,  # deletion
-                    current[j - 1] + 1,  # insertion
-                    previous[j - 1] + (ref_word != hyp_word),  # substitution or match
-                )
-            )
-        previous = current
-    return previous[-1]
+def normalise_units(text: str, lang: str = "en") -> list[str]:
+    """Scoring units: lower-cased words, or for Chinese single characters (and Latin words)."""
+    words = _WORD.findall(text.lower())
+    if lang != "zh":
+        return words
+    units: list[str] = []
+    for word in words:
+        units.extend(_CJK.findall(word) if _CJK.search(word) else [word])
+    return units
 
 
 @dataclass(frozen=True)
 class WERResult:
-    """Corpus word error rate with its parts."""
+    """Corpus error rate with its parts (``unit`` is ``word`` or ``char``)."""
 
     wer: float
     edits: int
     ref_words: int
     n_pairs: int
+    unit: str = "word"
+
+    def to_dict(self) -> dict[str, float | int | str]:
+        return asdict(self)
 
 
-def wer(reference: str, hypothesis: str) -> float:
-    """WER of one hypothesis; an empty reference gives 0 if the hypothesis is empty, else 1."""
-    ref, hyp = normalise_words(reference), normalise_words(hypothesis)
-    if not ref:
-        return 0.0 if not hyp else 1.0
-    return edit_distance(ref, hyp) / len(ref)
+def corpus_wer(pairs: Iterable[tuple[str, str]], lang: str = "en") -> WERResult:
+    """Total edits / total reference units over ``(reference, hypothesis)`` pairs."""
+    import jiwer
 
-
-def corpus_wer(pairs: Iterable[tuple[str, str]]) -> WERResult:
-    """Total edits / total reference words over ``(reference, hypothesis)`` pairs."""
-    edits = words = n = 0
+    refs, hyps = [], []
     for reference, hypothesis in pairs:
-        ref, hyp = normalise_words(reference), normalise_words(hypothesis)
-        edits += edit_distance(ref, hyp)
-        words += len(ref)
-        n += 1
-    return WERResult(edits / words if words else 0.0, edits, words, n)
+        refs.append(normalise_units(reference, lang))
+        hyps.append(normalise_units(hypothesis, lang))
+    edits = sum(len(h) for r, h in zip(refs, hyps) if not r)  # nothing to hear, all inserted
+    keep = [i for i, r in enumerate(refs) if r]
+    words = sum(len(refs[i]) for i in keep)
+    if keep:
+        out = jiwer.process_words(
+            [" ".join(refs[i]) for i in keep], [" ".join(hyps[i]) for i in keep]
+        )
+        edits += out.substitutions + out.deletions + out.insertions
+    unit = "char" if lang == "zh" else "word"
+    return WERResult(edits / words if words else 0.0, edits, words, len(refs), unit)
+
+
+def wer(reference: str, hypothesis: str, lang: str = "en") -> float:
+    """Error rate of one hypothesis; an empty reference gives 0 if nothing was heard, else 1."""
+    result = corpus_wer([(reference, hypothesis)], lang)
+    if not result.ref_words:
+        return 0.0 if not result.edits else 1.0
+    return result.wer
+
+
+def transcript_error(
+    references: dict[str, str], records: Iterable[object], lang: str
+) -> WERResult | None:
+    """Corpus error rate of the transcripts a cascade stored (``extra["transcript"]``).
+
+    ``references`` maps item id -> context text. None when the adapter stored
+    no transcripts (an end-to-end audio LLM has none to report).
+    """
+    pairs = []
+    for record in records:
+        scores = getattr(record, "scores", ())
+        transcript = scores[0].extra.get("transcript") if scores else None
+        if transcript is not None:
+            pairs.append((references[record.item_id], str(transcript)))  # type: ignore[attr-defined]
+    return corpus_wer(pairs, lang) if pairs else None

@@ -27,6 +27,7 @@ def results_table(results: dict[str, dict[str, dict[str, Any]]]) -> Table:
         "mean right loss",
         "mean wrong loss",
         "argmax %",
+        "ASR err %",
     ):
         table.add_column(col, justify="left" if col in ("task", "condition") else "right")
     for task, by_cond in results.items():
@@ -39,6 +40,7 @@ def results_table(results: dict[str, dict[str, dict[str, Any]]]) -> Table:
                 _fmt(m["mean_right_loss"]),
                 _fmt(m["mean_wrong_loss"]),
                 _fmt(m["acc_argmax"], True),
+                _fmt(m.get("asr_error_rate"), True),
             )
     return table
 
