@@ -101,6 +101,7 @@ def _check_scores(request: ContextRequest, scores: list[ContinuationScore]) -> N
         raise ModelError(
             f"model returned {len(scores)} scores for {len(request.continuations)} continuations",
             where=f"task {request.task}, item {request.item_id}",
+            hint="an adapter's score() must return one score per continuation",
         )
     for index, score in enumerate(scores):
         if score.n_tokens <= 0:

@@ -3,15 +3,20 @@
 Each file is decoded once per run (``AudioLoader`` caches by path and target
 rate), so the continuations of one context never trigger a second decode.
 Audio longer than a model's window is never cut silently: the
-``long_audio`` policy is ``error`` (default), ``truncate`` or ``chunk``.
+``long_audio`` policy is ``error`` (default), ``truncate`` or ``chunk``; with
+``error`` the length is read from the header, so a two-hour file is refused
+before it is decoded into memory. A file at another sample rate is resampled
+(not an error); a multi-channel file is mixed down to mono by averaging its
+channels, as a single-microphone speech model expects.
 """
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import soundfile as sf
@@ -21,6 +26,7 @@ from s2sbench.errors import ConfigError, DataError
 
 LongAudioPolicy = Literal["error", "truncate", "chunk"]
 LONG_AUDIO_POLICIES = ("error", "truncate", "chunk")
+RERENDER = "re-render or replace the file (s2sbench data build)"
 
 
 def check_policy(policy: str) -> LongAudioPolicy:
@@ -31,25 +37,73 @@ def check_policy(policy: str) -> LongAudioPolicy:
     return policy  # type: ignore[return-value]
 
 
-def read_audio(path: Path, sample_rate: int) -> np.ndarray:
-    """Mono float32 samples of ``path`` at ``sample_rate``; a clear error for bad files."""
+def check_contained(path: Path, root: Path, where: str) -> None:
+    """Refuse an audio path that leaves ``root`` once ``..`` and symlinks are resolved.
+
+    Dataset files come from strangers: a ``../`` name, an absolute name or a
+    symlink in the audio folder must not make a run read (and hash, and send
+    to a model) a file outside the dataset the user pointed at.
+    """
+    real, real_root = Path(path).resolve(), Path(root).resolve()
+    if ".." in Path(path).parts or real_root not in real.parents:
+        raise DataError(
+            f"audio path leaves its dataset folder {root} (resolves to {real})",
+            where=where,
+            hint="datasets may only reference audio inside their audio_dir; copy the file in",
+        )
+
+
+def probe_audio(path: Path) -> Any:
+    """The header of ``path`` (rate, channels, frames) or a clear error, without decoding it."""
     path = Path(path)
+    if path.is_file() and path.stat().st_size == 0:
+        raise DataError.at(path, None, "audio file is empty (0 bytes)", RERENDER)
     try:
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        info = sf.info(str(path))
     except FileNotFoundError:
-        raise DataError.at(path, None, "audio file not found") from None
+        raise DataError.at(path, None, "audio file not found", RERENDER) from None
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
         raise DataError.at(
-            path, None, f"cannot decode audio ({exc})", "re-render or replace the file"
+            path, None, f"not a readable audio file ({exc})", RERENDER + " (WAV expected)"
         ) from None
+    if info.frames <= 0:
+        raise DataError.at(path, None, "audio file has no samples", RERENDER)
+    return info
+
+
+def read_audio(path: Path, sample_rate: int, max_seconds: float | None = None) -> np.ndarray:
+    """Mono float32 samples of ``path`` at ``sample_rate``; a clear error for bad files.
+
+    With ``max_seconds`` only the file's first ``max_seconds`` are decoded: the
+    truncate policy never needs more, and a two-hour file stays out of memory.
+    """
+    path = Path(path)
+    if not path.exists():  # libsndfile would only say "System error"
+        raise DataError.at(path, None, "audio file not found", RERENDER)
+    try:
+        with sf.SoundFile(str(path)) as handle:
+            rate = handle.samplerate
+            frames = -1 if max_seconds is None else math.ceil(max_seconds * rate)
+            data = handle.read(frames, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+        raise DataError.at(path, None, f"cannot decode audio ({exc})", RERENDER) from None
     if data.size == 0:
-        raise DataError.at(path, None, "audio file has no samples", "re-render the file")
+        raise DataError.at(path, None, "audio file has no samples", RERENDER)
     if not np.isfinite(data).all():
-        raise DataError.at(path, None, "audio contains NaN or infinite samples")
+        raise DataError.at(path, None, "audio contains NaN or infinite samples", RERENDER)
     mono = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
     if rate != sample_rate:
         mono = soxr.resample(mono, rate, sample_rate, quality="HQ")
     return np.ascontiguousarray(mono, dtype=np.float32)
+
+
+def _too_long(path: Path, seconds: float, max_seconds: float) -> DataError:
+    return DataError.at(
+        path,
+        None,
+        f"audio is {seconds:.1f} s, longer than the model's {max_seconds:g} s window",
+        "pass --long-audio truncate or --long-audio chunk to allow it",
+    )
 
 
 def fit_window(
@@ -66,13 +120,7 @@ def fit_window(
     if len(samples) <= limit:
         return [samples]
     if policy == "error":
-        raise DataError.at(
-            path,
-            None,
-            f"audio is {len(samples) / sample_rate:.1f} s, longer than the model's "
-            f"{max_seconds:g} s window",
-            "pass --long-audio truncate or --long-audio chunk to allow it",
-        )
+        raise _too_long(path, len(samples) / sample_rate, max_seconds)
     if policy == "truncate":
         return [samples[:limit]]
     return [samples[i : i + limit] for i in range(0, len(samples), limit)]
@@ -98,7 +146,14 @@ class AudioLoader:
         if path in self._cache:
             self._cache.move_to_end(path)
             return self._cache[path]
-        samples = read_audio(path, self.sample_rate)
+        if self.max_seconds is not None and self.long_audio == "error":
+            info = probe_audio(path)
+            if info.frames > self.max_seconds * info.samplerate:
+                raise _too_long(path, info.frames / info.samplerate, self.max_seconds)
+        if self.long_audio == "truncate" and self.max_seconds is not None:
+            samples = read_audio(path, self.sample_rate, max_seconds=self.max_seconds)
+        else:
+            samples = read_audio(path, self.sample_rate)
         self.decode_count += 1
         pieces = fit_window(samples, self.sample_rate, self.max_seconds, self.long_audio, path)
         self._cache[path] = pieces

@@ -21,7 +21,10 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         raise DataError.at(
             path, None, "file not found", "check --data-dir or the task's jsonl path"
         )
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DataError.at(path, None, f"cannot read file ({exc.strerror})") from None
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     for number, line in enumerate(raw.split(b"\n"), start=1):
@@ -40,28 +43,35 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 path, number, f"invalid JSON ({exc.msg})", "each line must be one JSON object"
             ) from None
         if not isinstance(record, dict):
-            raise DataError.at(path, number, "line is not a JSON object")
+            raise DataError.at(
+                path, number, "line is not a JSON object", "each line must be one JSON object"
+            )
         yield number, record
 
 
 def require_text(path: Path, line: int, record: dict[str, Any], field: str) -> str:
     """The non-empty string ``record[field]``, or a one-line error."""
     if field not in record:
-        raise DataError.at(path, line, f"missing field '{field}'")
+        raise DataError.at(path, line, f"missing field '{field}'", "add it to the row")
     value = record[field]
     if not isinstance(value, str):
         raise DataError.at(
-            path, line, f"field '{field}' must be a string, got {type(value).__name__}"
+            path,
+            line,
+            f"field '{field}' must be a string, got {type(value).__name__}",
+            "quote the value",
         )
     if not value.strip():
-        raise DataError.at(path, line, f"field '{field}' is empty")
+        raise DataError.at(
+            path, line, f"field '{field}' is empty", "give it the text or drop the row"
+        )
     return value
 
 
 def require_uttid(path: Path, line: int, record: dict[str, Any]) -> int:
     """The integer ``uttid`` (ints or digit strings, as the reference sorts by int)."""
     if "uttid" not in record:
-        raise DataError.at(path, line, "missing field 'uttid'")
+        raise DataError.at(path, line, "missing field 'uttid'", "uttids must be integers")
     value = record["uttid"]
     if isinstance(value, bool):
         value = None

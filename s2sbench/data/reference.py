@@ -104,7 +104,7 @@ def read_choice_file(path: Path, lang: str, audio_dir: Path | None = None) -> li
         options = tuple(require_text(path, line, record, k).strip() for k in CHOICE_LETTERS)
         answer = record.get("answer")
         if "answer" not in record:
-            raise DataError.at(path, line, "missing field 'answer'")
+            raise DataError.at(path, line, "missing field 'answer'", "give the letter A-D")
         if not isinstance(answer, str) or answer.strip().upper() not in CHOICE_LETTERS:
             raise DataError.at(
                 path, line, f"answer {answer!r} is not one of A, B, C, D", "fix the answer letter"

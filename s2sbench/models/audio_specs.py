@@ -21,6 +21,11 @@ class AudioLMSpec:
     ``placeholder`` is the text put where the audio goes; the processor
     expands ``audio_token`` inside it to one token per encoder frame.
     ``max_seconds`` is the encoder's window (Whisper-style encoders see 30 s).
+    ``mrope`` marks multimodal rotary positions (Qwen2.5/3-Omni): the model
+    derives its 3-D position ids from the ids and mask, so the adapter never
+    builds position ids for it (hence no context-cache reuse, which would need
+    them) and clears the model's cached ``rope_deltas`` before every forward.
+    ``verified`` says how the entry was checked (shown by ``docs/models.md``).
     """
 
     model_type: str
@@ -32,6 +37,8 @@ class AudioLMSpec:
     sampling_rate: int
     max_seconds: float | None
     feature_keys: tuple[str, ...]
+    mrope: bool = False
+    verified: str = "tiny random instance in tests"
 
 
 QWEN2_AUDIO = AudioLMSpec(
@@ -46,7 +53,55 @@ QWEN2_AUDIO = AudioLMSpec(
     feature_keys=("input_features", "feature_attention_mask"),
 )
 
-AUDIO_LM_SPECS: dict[str, AudioLMSpec] = {spec.model_type: spec for spec in (QWEN2_AUDIO,)}
+AUDIO_FLAMINGO3 = AudioLMSpec(
+    model_type="audioflamingo3",
+    model_class="AudioFlamingo3ForConditionalGeneration",
+    processor_class="AudioFlamingo3Processor",
+    audio_kwarg="audio",
+    audio_token="<sound>",
+    placeholder="<sound>",
+    sampling_rate=16000,
+    max_seconds=600.0,  # the processor itself splits one audio into 30 s encoder windows
+    feature_keys=("input_features", "input_features_mask"),
+)
+
+_OMNI_UNVERIFIED = (
+    "not run here: its processor needs torchvision's video processor, which does not load "
+    "with this machine's CPU torch"
+)
+
+QWEN2_5_OMNI_THINKER = AudioLMSpec(
+    model_type="qwen2_5_omni_thinker",
+    model_class="Qwen2_5OmniThinkerForConditionalGeneration",
+    processor_class="Qwen2_5OmniProcessor",
+    audio_kwarg="audio",
+    audio_token="<|AUDIO|>",
+    placeholder="<|audio_bos|><|AUDIO|><|audio_eos|>",
+    sampling_rate=16000,
+    max_seconds=30.0,
+    feature_keys=("input_features", "feature_attention_mask"),
+    mrope=True,
+    verified=_OMNI_UNVERIFIED,
+)
+
+QWEN3_OMNI_MOE_THINKER = AudioLMSpec(
+    model_type="qwen3_omni_moe_thinker",
+    model_class="Qwen3OmniMoeThinkerForConditionalGeneration",
+    processor_class="Qwen3OmniMoeProcessor",
+    audio_kwarg="audio",
+    audio_token="<|audio_pad|>",
+    placeholder="<|audio_start|><|audio_pad|><|audio_end|>",
+    sampling_rate=16000,
+    max_seconds=30.0,
+    feature_keys=("input_features", "feature_attention_mask"),
+    mrope=True,
+    verified=_OMNI_UNVERIFIED,
+)
+
+AUDIO_LM_SPECS: dict[str, AudioLMSpec] = {
+    spec.model_type: spec
+    for spec in (QWEN2_AUDIO, AUDIO_FLAMINGO3, QWEN2_5_OMNI_THINKER, QWEN3_OMNI_MOE_THINKER)
+}
 
 
 def spec_for(model_type: str | None, where: str) -> AudioLMSpec:

@@ -1,4 +1,5 @@
-"""``hf-audio``: audio LLMs (audio + text in, text logits out), e.g. Qwen2-Audio.
+"""``hf-audio``: audio LLMs (audio + text in, text logits out): Qwen2-Audio, Audio Flamingo 3,
+Qwen2.5-Omni / Qwen3-Omni thinkers (see :mod:`audio_specs` and docs/models.md).
 
 One model gives both conditions, so their gap is the model's own. S2T reads
 ``prefix + <audio placeholder> + continuation`` (the processor expands the
@@ -18,7 +19,11 @@ fresh batch-expanded copy of that KV cache; ``reuse_context=False``, or a
 cache that cannot be copied (sliding-window, hybrid), scores full sequences.
 Both give the same numbers (tested). Text is right-padded here, never by a
 processor (whose ``padding_side`` would also flip audio features); audio keeps
-the feature extractor's fixed-window padding. No cache outlives its batch.
+the feature extractor's padding (features padded per request are zero-padded
+to the batch's widest, masks included). No cache outlives its batch. Models
+with multimodal rotary positions (``spec.mrope``) get no hand-built position
+ids (so no cache reuse) and their per-call ``rope_deltas`` are cleared around
+every forward.
 """
 
 from __future__ import annotations
@@ -32,10 +37,10 @@ from typing import Any
 
 from s2sbench.data.audio import AudioLoader, check_policy
 from s2sbench.errors import ModelError
+from s2sbench.models.audio_families.inputs import RopeState, split_continuation, stack_features
 from s2sbench.models.audio_specs import AudioLMSpec, spec_for
 from s2sbench.models.base import ContinuationScore
 from s2sbench.models.batching import AutoBatcher, CannotReuseCache, expand_cache, pad_rows
-from s2sbench.models.hf_causal import move_trailing_space
 from s2sbench.models.hf_loading import (
     load_preprocessor,
     load_pretrained,
@@ -62,36 +67,6 @@ class Unit:
     @property
     def longest(self) -> int:
         return len(self.context) + max(len(tail) for tail in self.tails)
-
-
-def split_continuation(
-    tokenizer: Any, context: str, continuation: str, where: str
-) -> tuple[list[int], list[int]]:
-    """(context ids, continuation ids) with the context an exact token prefix of the whole.
-
-    Trailing whitespace of a text context moves to the continuation first, as
-    in :class:`HFCausalLM` (BPE tokenizers attach a space to the next word).
-    The tokenizer's own special tokens are kept, as the processor keeps them
-    for S2T, so both conditions of one model see the same kind of input.
-    """
-    context, continuation = move_trailing_space(context, continuation)
-    context_ids = tokenizer(context)["input_ids"]
-    whole_ids = tokenizer(context + continuation)["input_ids"]
-    if whole_ids[: len(context_ids)] != context_ids:
-        raise ModelError(
-            "the context's tokens change when the continuation is appended (a token spans "
-            "the join)",
-            where=where,
-            hint="check the prompt template's joiner for this language",
-        )
-    tail = whole_ids[len(context_ids) :]
-    if not tail:
-        raise ModelError(
-            f"continuation {continuation!r} has no tokens of its own after the context",
-            where=where,
-            hint="the continuation is empty or merged into the context; fix the data",
-        )
-    return context_ids, tail
 
 
 class HFAudioLM:
@@ -126,6 +101,8 @@ class HFAudioLM:
             AutoConfig, pretrained, revision=revision, trust_remote_code=trust_remote_code
         )
         self.spec: AudioLMSpec = spec_for(getattr(config, "model_type", None), self.pretrained)
+        # reusing a context cache needs hand-built position ids: never for multimodal rotary ones
+        self.reuse_context = self.reuse_context and not self.spec.mrope
         model_class = getattr(transformers, self.spec.model_class)
         self.model = load_pretrained(
             model_class,
@@ -156,6 +133,7 @@ class HFAudioLM:
         self._cache_kwarg = "cache" if "cache" in params else "past_key_values"
         self.loader = AudioLoader(self.spec.sampling_rate, self.spec.max_seconds, self.long_audio)
         self._local = resolve_local_dir(pretrained, revision)
+        self._rope = RopeState(self.model)
 
     def _check_processor(self) -> None:
         """Fail at load time when the processor cannot take this family's audio as specified."""
@@ -233,13 +211,12 @@ class HFAudioLM:
 
     def _inputs(self, sequences: list[list[int]], audio: list[dict[str, Any]]) -> dict[str, Any]:
         """Right-padded ids and mask, plus the audio inputs of the rows with audio, in order."""
-        import torch
 
         device = self.model.device
         ids, mask, _ = pad_rows(sequences, self.pad_id, "right", device)
         inputs: dict[str, Any] = {"input_ids": ids, "attention_mask": mask}
         for key in self.spec.feature_keys if audio else ():
-            value = torch.cat([item[key] for item in audio]).to(device)
+            value = stack_features([item[key] for item in audio]).to(device)
             inputs[key] = value.to(self.model.dtype) if value.is_floating_point() else value
         return inputs
 
@@ -295,6 +272,7 @@ class HFAudioLM:
         import torch
 
         with torch.inference_mode():
+            self._rope.reset()
             sums = None
             if self.reuse_context:
                 try:
@@ -307,6 +285,7 @@ class HFAudioLM:
                     )
                     self.reuse_context = False
             flat = iter(sums if sums is not None else self._full(units))
+            self._rope.reset()
         return [
             (unit.request, [ContinuationScore(next(flat), len(tail)) for tail in unit.tails])
             for unit in units

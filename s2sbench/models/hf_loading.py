@@ -123,7 +123,11 @@ def _read_json(path: Path) -> dict[str, Any]:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ModelError(f"cannot read {path.name} ({exc})", where=str(path.parent)) from None
+        raise ModelError(
+            f"cannot read {path.name} ({exc})",
+            where=str(path.parent),
+            hint="the file is not valid JSON; re-save or re-download the checkpoint",
+        ) from None
 
 
 def check_checkpoint_dir(directory: Path, *, trust_remote_code: bool, allow_pickle: bool) -> None:
@@ -190,8 +194,16 @@ def load_pretrained(
         kwargs["attn_implementation"] = attn_implementation
     if not allow_pickle:
         kwargs["use_safetensors"] = True
+    from safetensors import SafetensorError
+
     try:
         model = cls.from_pretrained(str(local or path), **kwargs)
+    except SafetensorError as exc:
+        raise ModelError(
+            f"cannot read the weights of '{path}' ({exc})",
+            where=str(local or path),
+            hint="the file is damaged or incomplete (interrupted download?); download it again",
+        ) from None
     except (OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(

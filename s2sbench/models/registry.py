@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import math
 from typing import Any
 
 from s2sbench.errors import ConfigError, ModelError
@@ -22,6 +23,10 @@ MODEL_REGISTRY: dict[str, str] = {
     "hf": "s2sbench.models.hf_causal:HFCausalLM",
     "hf-cascade": "s2sbench.models.hf_cascade:HFCascade",
     "hf-audio": "s2sbench.models.hf_audio:HFAudioLM",
+    "unit-lm": "s2sbench.models.unit_lm:UnitLM",
+    "baichuan-audio": "s2sbench.plugins.baichuan_audio:BaichuanAudio",
+    "glm4-voice": "s2sbench.plugins.glm4_voice:GLM4Voice",
+    "kimi-audio": "s2sbench.plugins.kimi_audio:KimiAudio",
 }
 
 
@@ -33,9 +38,10 @@ def _coerce(value: str) -> Any:
         return None
     for cast in (int, float):
         try:
-            return cast(value)
+            number = cast(value)
         except ValueError:
-            pass
+            continue
+        return number if math.isfinite(number) else value  # "inf"/"nan" stay text
     return value
 
 
@@ -56,7 +62,7 @@ def parse_model_args(text: str | dict[str, Any] | None) -> dict[str, Any]:
                 f"malformed --model-args entry '{part}'", hint="use key=value,key=value"
             )
         if key in args:
-            raise ConfigError(f"--model-args gives '{key}' twice")
+            raise ConfigError(f"--model-args gives '{key}' twice", hint="give each key once")
         args[key] = _coerce(value.strip())
     return args
 

@@ -11,6 +11,8 @@ from typing import Any
 
 from s2sbench.errors import StoreError
 
+TEMP_PATTERN = ".*.tmp"
+
 
 def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to a temp file beside ``path``, fsync it, then rename over ``path``."""
@@ -32,6 +34,14 @@ def write_atomic(path: Path, text: str) -> None:
             f"cannot write {path} ({exc.strerror})",
             hint="free disk space or fix permissions; the previous file is unchanged",
         ) from None
+
+
+def remove_stale_temps(directory: Path) -> list[Path]:
+    """Delete the temp files a killed writer left in ``directory`` (call it holding its lock)."""
+    stale = sorted(Path(directory).glob(TEMP_PATTERN))
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -61,15 +61,32 @@ class ContextRequest:
 
 
 class AudioHasher:
-    """sha256 of audio files, computed once per path per run."""
+    """sha256 of audio files, computed once per path per run.
+
+    Hashing is the first time a run touches an audio file, so it is also where
+    the file is vetted, before any model is loaded: it must stay inside its
+    folder once symlinks are resolved and have a readable, non-empty header.
+    """
 
     def __init__(self) -> None:
         self._cache: dict[Path, str] = {}
 
     def __call__(self, path: Path, task: str, item_id: str) -> str:
         if path not in self._cache:
+            from s2sbench.data.audio import check_contained, probe_audio
+
+            where = f"{path} (item {item_id} of task '{task}')"
+            check_contained(path, Path(path).parent, where)
+            if Path(path).exists():
+                try:
+                    probe_audio(path)
+                except DataError as exc:
+                    raise DataError(exc.what, where=where, hint=exc.hint) from None
+            digest = hashlib.sha256()
             try:
-                data = Path(path).read_bytes()
+                with open(path, "rb") as handle:  # in blocks: a long recording stays out of memory
+                    for block in iter(lambda: handle.read(1 << 20), b""):
+                        digest.update(block)
             except FileNotFoundError:
                 raise DataError.at(
                     path,
@@ -78,8 +95,13 @@ class AudioHasher:
                     "render the audio (s2sbench data build) or fix the task's audio_dir",
                 ) from None
             except OSError as exc:
-                raise DataError.at(path, None, f"cannot read audio ({exc.strerror})") from None
-            self._cache[path] = hashlib.sha256(data).hexdigest()[:20]
+                raise DataError.at(
+                    path,
+                    None,
+                    f"cannot read audio ({exc.strerror})",
+                    "check the file's permissions",
+                ) from None
+            self._cache[path] = digest.hexdigest()[:20]
         return self._cache[path]
 
 

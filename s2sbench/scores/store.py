@@ -25,6 +25,7 @@ from typing import IO, Any
 
 from s2sbench.errors import StoreError
 from s2sbench.models.base import ContinuationScore
+from s2sbench.reports.io import remove_stale_temps
 from s2sbench.requests.build import ContextRequest
 
 STORE_NAME = "scores.jsonl"
@@ -109,6 +110,7 @@ class ScoreStore:
         self._handle: IO[str] | None = None
         self._lock: IO[str] | None = None
         self._last_sync = 0.0
+        self._failed = False  # an append already raised: closing must not hide that error
         self.dropped_torn_line = False
         if self.directory is not None:
             self._open()
@@ -138,9 +140,20 @@ class ScoreStore:
                 hint="wait for it to finish or use another --output-path",
             ) from None
         path = self.directory / STORE_NAME
-        if path.exists():
-            self._load(path)
-        self._handle = open(path, "a", encoding="utf-8")  # noqa: SIM115
+        try:
+            remove_stale_temps(self.directory)  # half-written results of a killed run
+            if path.exists():
+                self._load(path)
+            self._handle = open(path, "a", encoding="utf-8")  # noqa: SIM115
+        except StoreError:
+            self.close()
+            raise
+        except OSError as exc:
+            self.close()
+            raise StoreError(
+                f"cannot use the score store {path} ({exc.strerror})",
+                hint="free disk space or fix permissions, then rerun: finished scores are kept",
+            ) from None
 
     def _load(self, path: Path) -> None:
         raw = path.read_bytes()
@@ -195,6 +208,7 @@ class ScoreStore:
                 os.fsync(self._handle.fileno())
                 self._last_sync = time.monotonic()
         except OSError as exc:
+            self._failed = True
             raise StoreError(
                 f"cannot append to {self.directory}/{STORE_NAME} ({exc.strerror})",
                 hint="free disk space or fix permissions, then rerun: finished scores are kept",
@@ -204,21 +218,35 @@ class ScoreStore:
         return [self._records.get((model, k)) for k in keys]
 
     def close(self) -> None:
-        if self._handle is not None:
+        """Flush, fsync and unlock; a failure to do so is a StoreError, never silent."""
+        handle, self._handle = self._handle, None
+        error: OSError | None = None
+        if handle is not None:
             try:
-                self._handle.flush()
-                os.fsync(self._handle.fileno())
-            except OSError:
-                pass
-            self._handle.close()
-            self._handle = None
+                handle.flush()
+                os.fsync(handle.fileno())
+            except OSError as exc:
+                error = exc
+            try:
+                handle.close()  # retries a failed flush; the descriptor is closed regardless
+            except OSError as exc:
+                error = error or exc
         if self._lock is not None:
             fcntl.flock(self._lock.fileno(), fcntl.LOCK_UN)
             self._lock.close()
             self._lock = None
+        if error is not None and not self._failed:
+            raise StoreError(
+                f"cannot finish writing {self.directory}/{STORE_NAME} ({error.strerror})",
+                hint="free disk space or fix permissions, then rerun: finished scores are kept",
+            )
 
     def __enter__(self) -> ScoreStore:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        try:
+            self.close()
+        except StoreError:
+            if exc_type is None:  # else the error already in flight says what went wrong
+                raise

@@ -60,18 +60,14 @@ class HFTTS:
             )
         import torch
         import transformers
-        from transformers import AutoConfig, AutoTokenizer, VitsModel
+        from transformers import AutoTokenizer, VitsModel
+
+        from s2sbench.models.hf_loading import load_config, load_preprocessor, load_pretrained
 
         self.voice = str(voice)
         self.seed = int(seed)
         self.device = device or "cpu"
-        try:
-            config = AutoConfig.from_pretrained(self.voice)
-        except (OSError, ValueError) as exc:
-            raise ModelError(
-                f"cannot load TTS model '{self.voice}' ({exc})",
-                hint="give a local model folder or a reachable hub id",
-            ) from None
+        config = load_config(self.voice)
         if config.model_type != "vits":
             raise ConfigError(
                 f"TTS model '{self.voice}' is a {config.model_type!r} model",
@@ -81,8 +77,10 @@ class HFTTS:
             config.speaking_rate = float(speaking_rate)
         if noise_scale is not None:
             config.noise_scale = float(noise_scale)
-        self.tokenizer = AutoTokenizer.from_pretrained(self.voice)
-        self.model = VitsModel.from_pretrained(self.voice, config=config).to(self.device).eval()
+        self.tokenizer = load_preprocessor(AutoTokenizer, self.voice)
+        self.model = load_pretrained(VitsModel, self.voice, dtype="float32", device=self.device)
+        self.model.config.speaking_rate = config.speaking_rate
+        self.model.config.noise_scale = config.noise_scale
         self._torch = torch
         local = Path(self.voice)
         weights = _content_hash(local) if local.is_dir() else "hub"

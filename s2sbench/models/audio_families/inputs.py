@@ -1,0 +1,79 @@
+"""Building one batch's inputs from per-request pieces, the same way for every family.
+
+Audio is featurised once per request (so a context's audio is decoded once),
+which means a batch joins feature tensors that the feature extractor padded
+separately: fixed-window extractors (Whisper-style, 30 s) give equal shapes,
+pad-to-longest ones (Qwen3-Omni) do not. :func:`stack_features` zero-pads every
+non-batch dimension to the batch maximum; masks padded with zeros mark the
+added frames as padding, which is what the extractor itself does for a batch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from s2sbench.errors import ModelError
+from s2sbench.models.hf_causal import move_trailing_space
+
+
+def split_continuation(
+    tokenizer: Any, context: str, continuation: str, where: str
+) -> tuple[list[int], list[int]]:
+    """(context ids, continuation ids) with the context an exact token prefix of the whole.
+
+    Trailing whitespace of a text context moves to the continuation first, as
+    in :class:`HFCausalLM` (BPE tokenizers attach a space to the next word).
+    The tokenizer's own special tokens are kept, as the processor keeps them
+    for S2T, so both conditions of one model see the same kind of input.
+    """
+    context, continuation = move_trailing_space(context, continuation)
+    context_ids = tokenizer(context)["input_ids"]
+    whole_ids = tokenizer(context + continuation)["input_ids"]
+    if whole_ids[: len(context_ids)] != context_ids:
+        raise ModelError(
+            "the context's tokens change when the continuation is appended (a token spans "
+            "the join)",
+            where=where,
+            hint="check the prompt template's joiner for this language",
+        )
+    tail = whole_ids[len(context_ids) :]
+    if not tail:
+        raise ModelError(
+            f"continuation {continuation!r} has no tokens of its own after the context",
+            where=where,
+            hint="the continuation is empty or merged into the context; fix the data",
+        )
+    return context_ids, tail
+
+
+def stack_features(tensors: list[Any]) -> Any:
+    """Concatenate per-request feature tensors on dim 0, zero-padding the other dims."""
+    import torch
+    import torch.nn.functional as F
+
+    shape = [max(t.shape[d] for t in tensors) for d in range(1, tensors[0].dim())]
+    padded = []
+    for tensor in tensors:
+        widths: list[int] = []
+        for d in reversed(range(1, tensor.dim())):
+            widths += [0, shape[d - 1] - tensor.shape[d]]
+        padded.append(F.pad(tensor, widths) if any(widths) else tensor)
+    return torch.cat(padded)
+
+
+class RopeState:
+    """Clears per-call rotary state (``rope_deltas``) that Qwen-VL/Omni models keep on modules.
+
+    Those models cache the offset between text and multimodal positions after
+    a forward with a new prompt and reuse it when a later call looks like a
+    continuation of a cached one; a stale value from the previous batch would
+    shift every position of the next. Scoring calls are independent, so the
+    state is reset before each one.
+    """
+
+    def __init__(self, model: Any):
+        self.holders = [m for m in model.modules() if hasattr(m, "rope_deltas")]
+
+    def reset(self) -> None:
+        for module in self.holders:
+            module.rope_deltas = None

@@ -1,0 +1,202 @@
+"""``unit-lm``: a causal LM over discrete speech units (TWIST / SpiritLM recipe), S2S and T2S.
+
+Speech becomes units with :class:`SpeechUnitEncoder` (HuBERT layer ->
+nearest centroid -> deduplicated); unit ``i`` is the LM token
+``unit_token.format(i)`` (``[Hu{}]`` as in SpiritLM; a TWIST-style unit-only
+vocabulary just names its unit tokens the same way). Inputs:
+
+* S2S: ``[bos] [SPEECH] context units + continuation units``
+* T2S: ``[bos] [TEXT] tokens(text context) [SPEECH] continuation units`` --
+  only for an LM with both vocabularies (a text marker token); a unit-only
+  LM refuses T2S with the reason.
+
+The text prompt prefix of a spoken context is not given to the LM: a unit LM
+reads no text in S2S. Only the continuation's units are scored (their count
+is ``n_tokens``); context, markers and BOS never are. Each audio file is
+encoded once and alone, so units do not depend on batching; continuations
+are encoded separately from their context (no deduplication across the
+join), exactly as the files are given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from s2sbench.errors import ModelError
+from s2sbench.models.base import ContinuationScore
+from s2sbench.models.batching import AutoBatcher, gather_logprob_sums, pad_rows
+from s2sbench.models.hf_loading import (
+    load_preprocessor,
+    load_pretrained,
+    model_max_length,
+    resolve_local_dir,
+    weights_fingerprint,
+)
+from s2sbench.models.speech_units import SpeechUnitEncoder
+from s2sbench.requests.build import ContextRequest
+from s2sbench.requests.conditions import Condition
+
+
+@dataclass
+class UnitRequest:
+    """One request as LM token ids: a shared context and one id list per continuation."""
+
+    request: int
+    context: list[int]
+    tails: list[list[int]]
+
+    @property
+    def longest(self) -> int:
+        return len(self.context) + max(len(t) for t in self.tails)
+
+
+class UnitLM:
+    """Scores spoken continuations with a causal LM over HuBERT k-means units."""
+
+    name = "unit-lm"
+
+    def __init__(
+        self,
+        pretrained: str,
+        hubert: str,
+        centroids: str,
+        layer: int = 6,
+        unit_token: str = "[Hu{}]",
+        speech_marker: str = "[SPEECH]",
+        text_marker: str = "[TEXT]",
+        dedup: bool = True,
+        dtype: str = "auto",
+        device: str | None = None,
+        revision: str | None = None,
+        batch_size: int | str | None = None,
+        trust_remote_code: bool = False,
+        allow_pickle: bool = False,
+        **_runtime: Any,
+    ):
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.pretrained, self.revision = str(pretrained), revision
+        self.model = load_pretrained(
+            AutoModelForCausalLM,
+            pretrained,
+            dtype=dtype,
+            device=device,
+            revision=revision,
+            trust_remote_code=trust_remote_code,
+            allow_pickle=allow_pickle,
+        )
+        self.tokenizer = load_preprocessor(
+            AutoTokenizer, pretrained, revision=revision, trust_remote_code=trust_remote_code
+        )
+        self.encoder = SpeechUnitEncoder(
+            hubert, centroids, layer, dedup=dedup, device=device, allow_pickle=allow_pickle
+        )
+        self.unit_token = unit_token
+        self.unit_ids = [self._token_id(unit_token.format(i)) for i in range(self.encoder.k)]
+        missing = [i for i, t in enumerate(self.unit_ids) if t is None]
+        if missing:
+            raise ModelError(
+                f"the LM's tokenizer has no token '{unit_token.format(missing[0])}' for unit "
+                f"{missing[0]} ({len(missing)} of {self.encoder.k} units missing)",
+                where=self.pretrained,
+                hint="the centroids' k must match the LM's unit vocabulary; check unit_token=",
+            )
+        self.markers = {"speech": speech_marker, "text": text_marker}
+        self.speech_id = self._token_id(speech_marker)
+        self.text_id = self._token_id(text_marker)
+        tok = self.tokenizer
+        self.bos = [tok.bos_token_id] if tok.bos_token_id is not None else []
+        self.pad_id = next((i for i in (tok.pad_token_id, tok.eos_token_id) if i is not None), 0)
+        self.max_length = model_max_length(self.model, tok)
+        self.batcher: AutoBatcher[UnitRequest, Any] = AutoBatcher(batch_size)
+
+    def _token_id(self, token: str) -> int | None:
+        """The id of a single vocabulary token, or None when it is not one token of the LM."""
+        if not token:
+            return None
+        found = self.tokenizer.convert_tokens_to_ids(token)
+        return None if found is None or found == self.tokenizer.unk_token_id else int(found)
+
+    def fingerprint(self) -> dict[str, Any]:
+        local = resolve_local_dir(self.pretrained, self.revision)
+        return {
+            "adapter": self.name,
+            "pretrained": str(local or self.pretrained),
+            "revision": self.revision,
+            "dtype": str(self.model.dtype).removeprefix("torch."),
+            "unit_token": self.unit_token,
+            "markers": dict(self.markers),
+            "units": self.encoder.fingerprint(),
+            **weights_fingerprint(local),
+        }
+
+    def unsupported_reason(self, condition: Condition, lang: str) -> str | None:
+        if not condition.continuation_is_speech:
+            return (
+                "unit-lm scores spoken continuations only (S2S, T2S); use hf or hf-audio "
+                "for text continuations"
+            )
+        if condition is Condition.T2S and (self.text_id is None or self.speech_id is None):
+            return (
+                f"T2S needs an LM with both text and unit vocabularies, marked by "
+                f"'{self.markers['text']}' and '{self.markers['speech']}' tokens; "
+                f"{self.pretrained} has no such tokens (a unit-only LM scores S2S only)"
+            )
+        return None
+
+    def _units(self, path: Any, where: str) -> list[int]:
+        units = self.encoder.units(path)
+        if not units:
+            raise ModelError(f"no speech units from {path}", where=where, hint="check the audio")
+        return [self.unit_ids[u] for u in units]
+
+    def _request(self, index: int, request: ContextRequest) -> UnitRequest:
+        where = f"task {request.task}, item {request.item_id}"
+        reason = self.unsupported_reason(request.condition, request.lang)
+        if reason or request.continuation_audio is None:
+            raise ModelError(reason or "request has no continuation audio", where=where)
+        speech = [self.speech_id] if self.speech_id is not None else []
+        if request.context_text is None:
+            context = self.bos + speech + self._units(request.context_audio, where)
+        else:
+            text = self.tokenizer(request.text_context, add_special_tokens=False)["input_ids"]
+            if self.tokenizer.unk_token_id is not None and self.tokenizer.unk_token_id in text:
+                raise ModelError("the context has tokens unknown to the LM", where=where)
+            context = self.bos + [self.text_id] + text + speech
+        tails = [self._units(path, where) for path in request.continuation_audio]
+        unit = UnitRequest(index, context, tails)
+        if self.max_length is not None and unit.longest > self.max_length:
+            raise ModelError(
+                f"input of {unit.longest} tokens exceeds the LM's {self.max_length}",
+                where=where,
+                hint="use shorter audio or an LM with a longer context",
+            )
+        return unit
+
+    def _forward(self, units: list[UnitRequest]) -> list[tuple[int, list[ContinuationScore]]]:
+        import torch
+
+        rows = [(u, tail) for u in units for tail in u.tails]
+        ids, mask, _ = pad_rows([u.context + t for u, t in rows], self.pad_id, "right")
+        with torch.inference_mode():
+            logits = self.model(
+                input_ids=ids.to(self.model.device), attention_mask=mask.to(self.model.device)
+            ).logits
+        sums = iter(
+            gather_logprob_sums(logits, [len(u.context) - 1 for u, _ in rows], [t for _, t in rows])
+        )
+        return [
+            (u.request, [ContinuationScore(next(sums), len(t)) for t in u.tails]) for u in units
+        ]
+
+    def score(
+        self, requests: Sequence[ContextRequest]
+    ) -> Iterator[tuple[int, list[ContinuationScore]]]:
+        """All continuations of a request in one batch; batches sorted by length."""
+        units = [self._request(i, r) for i, r in enumerate(requests)]
+        for _, results in self.batcher.run(
+            units, self._forward, length=lambda u: u.longest, cost=lambda u: len(u.tails)
+        ):
+            yield from results

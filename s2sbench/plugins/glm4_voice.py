@@ -1,0 +1,239 @@
+"""GLM-4-Voice style models: discrete speech tokens are ordinary tokens of the LM vocabulary.
+
+:class:`AudioTokenLM` is the shared part (Kimi-Audio reuses it). Speech
+becomes ids through a *speech tokenizer*, then LM ids through
+:meth:`AudioTokenLM.audio_ids` (GLM-4-Voice: the token ``<|audio_{n}|>``),
+wrapped in the family's begin/end-of-audio tokens. Inputs per condition:
+
+* context: spoken -> ``prefix + <begin> audio ids <end>``; text -> ``text_context``
+* continuation: spoken -> ``<begin> audio ids`` with only the audio ids scored
+  (the begin marker is context; no end marker is read); text -> its tokens
+  after the context (the context must stay an exact token prefix).
+
+Speech tokenizers: ``speech_tokenizer=glm`` runs GLM-4-Voice's own
+WhisperVQ tokenizer (``speech_tokenizer.utils.extract_speech_token`` from the
+GLM-4-Voice repository, which must be importable, with the weights directory
+as ``speech_tokenizer_path=``); ``speech_tokenizer=hubert`` uses
+:class:`SpeechUnitEncoder` (``hubert=``, ``centroids=``, ``layer=``), which is
+what the tests use with a tiny stand-in LM. The real GLM-4-Voice weights and
+tokenizer were not run here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from s2sbench.errors import ModelError
+from s2sbench.models.audio_families.inputs import split_continuation
+from s2sbench.models.base import ContinuationScore
+from s2sbench.models.batching import AutoBatcher, gather_logprob_sums, pad_rows
+from s2sbench.models.hf_loading import (
+    load_preprocessor,
+    load_pretrained,
+    resolve_local_dir,
+    weights_fingerprint,
+)
+from s2sbench.models.unit_lm import UnitRequest
+from s2sbench.plugins import require_remote_code
+from s2sbench.requests.build import ContextRequest
+from s2sbench.requests.conditions import Condition
+
+
+class GLMSpeechTokenizer:
+    """GLM-4-Voice's WhisperVQ speech tokenizer (12.5 tokens/s), through its own repository code."""
+
+    def __init__(self, path: str, device: str | None = None):
+        try:
+            modeling = importlib.import_module("speech_tokenizer.modeling_whisper")
+            self._extract = importlib.import_module("speech_tokenizer.utils").extract_speech_token
+        except ImportError as exc:
+            raise ModelError(
+                f"GLM-4-Voice's speech tokenizer code is not importable ({exc})",
+                hint="put a checkout of github.com/THUDM/GLM-4-Voice on PYTHONPATH",
+            ) from None
+        from transformers import WhisperFeatureExtractor
+
+        from s2sbench.models.hf_loading import pick_device
+
+        self.path = str(path)
+        self.model = modeling.WhisperVQEncoder.from_pretrained(path).eval()
+        self.model = self.model.to(pick_device(device))
+        self.features = WhisperFeatureExtractor.from_pretrained(path)
+
+    def fingerprint(self) -> dict[str, Any]:
+        return {"speech_tokenizer": "glm-whisper-vq", "path": self.path}
+
+    def units(self, path: str | Path) -> list[int]:
+        return list(self._extract(self.model, self.features, [str(path)])[0])
+
+
+def make_speech_tokenizer(kind: str, args: dict[str, Any], device: str | None) -> Any:
+    """``glm`` (the family's own) or ``hubert`` (HuBERT + k-means units) speech tokenizer."""
+    if kind == "glm":
+        if not args.get("speech_tokenizer_path"):
+            raise ModelError(
+                "speech_tokenizer=glm needs speech_tokenizer_path=<glm-4-voice-tokenizer dir>"
+            )
+        return GLMSpeechTokenizer(args["speech_tokenizer_path"], device)
+    if kind == "hubert":
+        from s2sbench.models.speech_units import SpeechUnitEncoder
+
+        missing = [key for key in ("hubert", "centroids") if not args.get(key)]
+        if missing:
+            raise ModelError(f"speech_tokenizer=hubert needs {', '.join(missing)}=")
+        return SpeechUnitEncoder(
+            args["hubert"], args["centroids"], int(args.get("layer", 6)), device=device
+        )
+    raise ModelError(f"unknown speech_tokenizer '{kind}'", hint="use glm or hubert")
+
+
+class AudioTokenLM:
+    """A causal LM whose vocabulary holds the speech tokens; all four conditions."""
+
+    name = "audio-token-lm"
+    family = "audio-token LM"
+    begin_token = "<|begin_of_audio|>"
+    end_token = "<|end_of_audio|>"
+    model_loader = "AutoModelForCausalLM"
+
+    def __init__(
+        self,
+        pretrained: str,
+        speech_tokenizer: str = "glm",
+        dtype: str = "auto",
+        device: str | None = None,
+        revision: str | None = None,
+        batch_size: int | str | None = None,
+        trust_remote_code: bool = False,
+        allow_pickle: bool = False,
+        **options: Any,
+    ):
+        import transformers
+
+        require_remote_code(trust_remote_code, self.family, pretrained)
+        self.pretrained, self.revision = str(pretrained), revision
+        self.model = load_pretrained(
+            getattr(transformers, self.model_loader),
+            pretrained,
+            dtype=dtype,
+            device=device,
+            revision=revision,
+            trust_remote_code=True,
+            allow_pickle=allow_pickle,
+        )
+        self.tokenizer = load_preprocessor(
+            transformers.AutoTokenizer, pretrained, revision=revision, trust_remote_code=True
+        )
+        self.speech = make_speech_tokenizer(speech_tokenizer, options, device)
+        self.begin_id, self.end_id = self._markers()
+        tok = self.tokenizer
+        self.pad_id = next((i for i in (tok.pad_token_id, tok.eos_token_id) if i is not None), 0)
+        self.start = tok("", add_special_tokens=True)["input_ids"]  # BOS / [gMASK]<sop> etc.
+        self.batcher: AutoBatcher[UnitRequest, Any] = AutoBatcher(batch_size)
+
+    def _markers(self) -> tuple[int, int]:
+        """Ids of the begin/end-of-audio tokens that wrap every speech segment."""
+        return self._single(self.begin_token), self._single(self.end_token)
+
+    def _single(self, token: str) -> int:
+        found = self.tokenizer.convert_tokens_to_ids(token)
+        if found is None or found == self.tokenizer.unk_token_id:
+            raise ModelError(
+                f"the tokenizer has no '{token}' token: not a {self.family} checkpoint",
+                where=self.pretrained,
+            )
+        return int(found)
+
+    def audio_ids(self, units: list[int]) -> list[int]:
+        """LM ids of speech-tokenizer ids: GLM-4-Voice names them ``<|audio_{n}|>``."""
+        ids = self.tokenizer.convert_tokens_to_ids([f"<|audio_{u}|>" for u in units])
+        if any(i is None or i == self.tokenizer.unk_token_id for i in ids):
+            raise ModelError(
+                f"speech token outside the LM's audio vocabulary (max {max(units)})",
+                where=self.pretrained,
+                hint="the speech tokenizer does not match this LM",
+            )
+        return list(ids)
+
+    def fingerprint(self) -> dict[str, Any]:
+        local = resolve_local_dir(self.pretrained, self.revision)
+        return {
+            "adapter": self.name,
+            "pretrained": str(local or self.pretrained),
+            "revision": self.revision,
+            "dtype": str(self.model.dtype).removeprefix("torch."),
+            "speech": self.speech.fingerprint(),
+            **weights_fingerprint(local),
+        }
+
+    def unsupported_reason(self, condition: Condition, lang: str) -> str | None:
+        return None
+
+    def _speech(self, path: Any, where: str) -> list[int]:
+        units = self.speech.units(path)
+        if not units:
+            raise ModelError(f"no speech tokens from {path}", where=where, hint="check the audio")
+        return self.audio_ids(units)
+
+    def _text(self, text: str) -> list[int]:
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    def _request(self, index: int, request: ContextRequest) -> UnitRequest:
+        where = f"task {request.task}, item {request.item_id}"
+        if request.continuation_audio is not None:
+            if request.context_text is None:
+                context = self._text(request.prefix) + [self.begin_id]
+                context += self._speech(request.context_audio, where) + [self.end_id]
+            else:
+                context = self._text(request.text_context.rstrip())
+            tails = [self._speech(p, where) for p in request.continuation_audio]
+            return UnitRequest(index, self.start + context + [self.begin_id], tails)
+        if request.context_text is None:
+            audio = [self.begin_id, *self._speech(request.context_audio, where), self.end_id]
+            context = self.start + self._text(request.prefix) + audio
+            tails = [self._text(c) for c in request.continuations]
+            if not all(tails):
+                raise ModelError("a continuation has no tokens", where=where)
+            return UnitRequest(index, context, tails)
+        split = [
+            split_continuation(self.tokenizer, request.text_context, c, where)
+            for c in request.continuations
+        ]
+        # the tokenizer's own special tokens (BOS, [gMASK]<sop>) are already in split's context
+        return UnitRequest(index, split[0][0] or self.start, [tail for _, tail in split])
+
+    def _logits(self, ids: Any, mask: Any) -> Any:
+        return self.model(input_ids=ids, attention_mask=mask).logits
+
+    def _forward(self, units: list[UnitRequest]) -> list[tuple[int, list[ContinuationScore]]]:
+        import torch
+
+        rows = [(u, tail) for u in units for tail in u.tails]
+        ids, mask, _ = pad_rows([u.context + t for u, t in rows], self.pad_id, "right")
+        with torch.inference_mode():
+            logits = self._logits(ids.to(self.model.device), mask.to(self.model.device))
+        starts = [len(u.context) - 1 for u, _ in rows]
+        sums = iter(gather_logprob_sums(logits, starts, [t for _, t in rows]))
+        return [
+            (u.request, [ContinuationScore(next(sums), len(t)) for t in u.tails]) for u in units
+        ]
+
+    def score(
+        self, requests: Sequence[ContextRequest]
+    ) -> Iterator[tuple[int, list[ContinuationScore]]]:
+        units = [self._request(i, r) for i, r in enumerate(requests)]
+        for _, results in self.batcher.run(
+            units, self._forward, length=lambda u: u.longest, cost=lambda u: len(u.tails)
+        ):
+            yield from results
+
+
+class GLM4Voice(AudioTokenLM):
+    """GLM-4-Voice-9B (ChatGLM remote code; ``<|audio_n|>`` speech tokens at 12.5 Hz)."""
+
+    name = "glm4-voice"
+    family = "GLM-4-Voice"
+    model_loader = "AutoModelForCausalLM"

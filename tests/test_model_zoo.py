@@ -1,0 +1,186 @@
+"""hf-audio across the native transformers families: the same three checks for each.
+
+For every family whose tiny random instance *and processor* build offline here:
+(a) the adapter's S2T scores equal a hand-built forward of the processor's
+output with an explicit continuation label mask, (b) batch size 1 and 4 give
+the same scores, (c) changing only the audio changes every score. A family
+whose processor needs a package this machine cannot load is skipped with
+the builder's reason (see docs/models.md for the list and blockers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("transformers")
+
+import tiny_zoo_models as zoo  # noqa: E402
+from tiny_audio_models import make_qwen2_audio, write_wav  # noqa: E402
+
+import s2sbench.data.audio as audio_module  # noqa: E402
+from s2sbench.models.audio_specs import AUDIO_LM_SPECS  # noqa: E402
+from s2sbench.models.hf_audio import HFAudioLM  # noqa: E402
+from s2sbench.requests.build import ContextRequest, build_requests  # noqa: E402
+from s2sbench.requests.conditions import Condition  # noqa: E402
+from s2sbench.requests.prompts import get_template  # noqa: E402
+from s2sbench.tasks.item import Item, Task  # noqa: E402
+
+TOL = 1e-5
+STORIES = (
+    ("The cat sat on the mat.", ("It was happy.", "It flew to the moon.", "Then it slept.")),
+    ("She went to the market.", ("She bought bread.", "She ate the sun.")),
+    ("After the rain stopped, the children ran outside.", ("They played.", "They cried.")),
+    ("Tom forgot his keys.", ("He waited.", "He sang.")),
+)
+BUILDERS: dict[str, Callable[[Path], Path]] = {
+    "qwen2_audio": make_qwen2_audio,
+    "audioflamingo3": zoo.make_audio_flamingo3,
+    "qwen2_5_omni_thinker": zoo.make_qwen2_5_omni_thinker,
+}
+
+
+@pytest.fixture(scope="session")
+def zoo_wavs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    root = tmp_path_factory.mktemp("zoo_wavs")
+    lengths = (1.0, 2.5, 1.7, 3.0, 1.0)
+    return [
+        write_wav(
+            root / f"{i}.wav", sec, rate=16000 if i != 1 else 22050, freq=200 + 90 * i, seed=i
+        )
+        for i, sec in enumerate(lengths)
+    ]
+
+
+@pytest.fixture(scope="session", params=sorted(BUILDERS))
+def family(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple:
+    """(family name, saved directory, adapter at batch size 4) -- built once per session."""
+    name = request.param
+    try:
+        directory = BUILDERS[name](tmp_path_factory.mktemp(name))
+    except ImportError as exc:
+        pytest.skip(f"{name}: cannot build offline here: {str(exc).splitlines()[0]}")
+    return name, directory, HFAudioLM(pretrained=str(directory), dtype="float32", batch_size=4)
+
+
+def s2t_requests(audio: list[Path]) -> list[ContextRequest]:
+    items = tuple(
+        Item(str(i), "en", text, conts, 0, context_audio=path)
+        for i, ((text, conts), path) in enumerate(zip(STORIES, audio))
+    )
+    task = Task("zoo_story", "story", "en", items)
+    return build_requests(task, Condition.S2T, get_template("reference"))
+
+
+def scores_of(model: HFAudioLM, requests: list[ContextRequest]) -> list[list]:
+    out = dict(model.score(requests))
+    assert sorted(out) == list(range(len(requests)))
+    return [out[i] for i in range(len(requests))]
+
+
+def hand_built(model: HFAudioLM, request: ContextRequest) -> list[tuple[float, int]]:
+    """The family's processor on the whole text + audio, one plain forward, labels masked
+    to the tokens after the processor-expanded context."""
+    import torch
+
+    spec = model.spec
+    samples = audio_module.read_audio(request.context_audio, spec.sampling_rate)
+    context = request.prefix + spec.placeholder
+
+    def encode(text: str) -> dict:
+        return model.processor(
+            text=[text],
+            **{spec.audio_kwarg: [samples]},
+            sampling_rate=spec.sampling_rate,
+            return_tensors="pt",
+        )
+
+    n_context = encode(context)["input_ids"].shape[1]
+    out = []
+    for cont in request.continuations:
+        inputs = {k: v for k, v in encode(context + cont).items() if k != "num_audio_tokens"}
+        labels = inputs["input_ids"].clone()
+        labels[:, :n_context] = -100
+        for holder in model._rope.holders:
+            holder.rope_deltas = None
+        with torch.no_grad():
+            logits = model.model(**inputs).logits
+        logprobs = torch.log_softmax(logits[0, :-1].float(), dim=-1)
+        targets = labels[0, 1:]
+        keep = targets != -100
+        picked = logprobs[keep].gather(-1, targets[keep][:, None])
+        out.append((float(picked.sum()), int(keep.sum())))
+    return out
+
+
+def test_every_family_has_a_spec_and_a_builder() -> None:
+    assert set(BUILDERS) <= set(AUDIO_LM_SPECS)
+    assert {"qwen2_audio", "audioflamingo3", "qwen3_omni_moe_thinker"} <= set(AUDIO_LM_SPECS)
+
+
+def test_a_scores_equal_hand_built_forward_with_label_mask(family, zoo_wavs) -> None:
+    name, _, model = family
+    requests = s2t_requests(zoo_wavs[:3])
+    for request, scores in zip(requests, scores_of(model, requests)):
+        for score, (logprob, n_tokens) in zip(scores, hand_built(model, request)):
+            assert score.n_tokens == n_tokens > 0, name
+            assert score.logprob_sum == pytest.approx(logprob, abs=TOL), name
+
+
+def test_b_batch_size_one_and_four_agree(family, zoo_wavs) -> None:
+    name, directory, model = family
+    single = HFAudioLM(pretrained=str(directory), dtype="float32", batch_size=1)
+    requests = s2t_requests(zoo_wavs[:4])
+    for a, b in zip(scores_of(model, requests), scores_of(single, requests)):
+        assert [s.n_tokens for s in a] == [s.n_tokens for s in b], name
+        assert all(abs(x.logprob_sum - y.logprob_sum) <= TOL for x, y in zip(a, b)), name
+
+
+def test_c_changing_only_the_audio_changes_every_score(family, zoo_wavs) -> None:
+    name, _, model = family
+    first = scores_of(model, s2t_requests([zoo_wavs[0]]))[0]
+    second = scores_of(model, s2t_requests([zoo_wavs[4]]))[0]
+    assert [s.n_tokens for s in first] == [s.n_tokens for s in second]
+    assert all(abs(x.logprob_sum - y.logprob_sum) > 1e-4 for x, y in zip(first, second)), name
+
+
+def test_speech_continuations_refused_and_fingerprint_names_family(family) -> None:
+    name, _, model = family
+    assert "text continuations only" in model.unsupported_reason(Condition.S2S, "en")
+    assert model.unsupported_reason(Condition.T2S, "en")
+    assert model.fingerprint()["model_type"] == name
+
+
+def test_multimodal_rotary_state_is_found_and_cleared(tmp_path) -> None:
+    """The Omni thinker keeps rope_deltas after a forward; RopeState finds and clears it."""
+    import torch
+
+    from s2sbench.models.audio_families.inputs import RopeState
+
+    model = zoo.qwen2_5_omni_thinker(zoo.named_tokenizer(tmp_path, zoo.OMNI_TOKENS)).eval()
+    state = RopeState(model)
+    assert state.holders
+    with torch.no_grad():
+        model(input_ids=torch.tensor([[5, 6, 7, 8]]), attention_mask=torch.ones(1, 4, dtype=int))
+    assert any(holder.rope_deltas is not None for holder in state.holders)
+    state.reset()
+    assert all(holder.rope_deltas is None for holder in state.holders)
+    assert AUDIO_LM_SPECS["qwen2_5_omni_thinker"].mrope  # so hf-audio never builds positions
+    assert not AUDIO_LM_SPECS["audioflamingo3"].mrope
+
+
+def test_features_padded_separately_are_stacked_with_zero_padding() -> None:
+    import torch
+
+    from s2sbench.models.audio_families.inputs import stack_features
+
+    short, long = torch.ones(1, 4, 50), torch.ones(2, 4, 80)
+    stacked = stack_features([short, long])
+    assert stacked.shape == (3, 4, 80)
+    assert stacked[0, :, 50:].abs().sum() == 0 and stacked[0, :, :50].min() == 1
+    masks = stack_features(
+        [torch.ones(1, 50, dtype=torch.long), torch.ones(1, 80, dtype=torch.long)]
+    )
+    assert masks.sum(1).tolist() == [50, 80]
