@@ -260,3 +260,13 @@ def test_evaluate_end_to_end_through_the_registry(qwen_dir, tmp_path, monkeypatc
         assert [r.scores[0].logprob_sum for r in t2t] != [r.scores[0].logprob_sum for r in s2t]
         assert "t2t->s2t" in result.degradation[task]
     assert result.config["model_fingerprint"]["adapter"] == "hf-audio"
+
+
+def test_weights_load_with_the_first_batch_only(qwen_dir, wavs) -> None:
+    """Building the adapter (fingerprint, sweep planning) reads no weights."""
+    lazy = HFAudioLM(str(qwen_dir), dtype="float32")
+    fingerprint = lazy.fingerprint()
+    assert not lazy.weights.loaded and fingerprint["dtype"] == "float32"
+    requests = requests_for(make_task([wavs["short"], wavs["medium"]]), Condition.S2T)
+    assert run(lazy, requests) == run(HFAudioLM(str(qwen_dir), dtype="float32"), requests)
+    assert lazy.weights.loaded and lazy.fingerprint() == fingerprint

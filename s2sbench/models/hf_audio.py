@@ -42,8 +42,10 @@ from s2sbench.models.audio_specs import AudioLMSpec, spec_for
 from s2sbench.models.base import ContinuationScore
 from s2sbench.models.batching import AutoBatcher, CannotReuseCache, expand_cache, pad_rows
 from s2sbench.models.hf_loading import (
+    LazyModel,
+    dtype_name,
+    load_config,
     load_preprocessor,
-    load_pretrained,
     resolve_local_dir,
     weights_fingerprint,
 )
@@ -89,7 +91,7 @@ class HFAudioLM:
         **_runtime: Any,
     ):
         import transformers
-        from transformers import AutoConfig, AutoProcessor
+        from transformers import AutoProcessor
 
         self.pretrained = str(pretrained)
         self.revision = revision
@@ -97,15 +99,18 @@ class HFAudioLM:
         self.batcher: AutoBatcher[Unit, Any] = AutoBatcher(batch_size)
         self.reuse_context = bool(reuse_context)
         self.long_audio = check_policy(long_audio)
-        config = load_preprocessor(
-            AutoConfig, pretrained, revision=revision, trust_remote_code=trust_remote_code
+        config = load_config(
+            pretrained,
+            revision=revision,
+            trust_remote_code=trust_remote_code,
+            allow_pickle=allow_pickle,
         )
         self.spec: AudioLMSpec = spec_for(getattr(config, "model_type", None), self.pretrained)
         # reusing a context cache needs hand-built position ids: never for multimodal rotary ones
         self.reuse_context = self.reuse_context and not self.spec.mrope
-        model_class = getattr(transformers, self.spec.model_class)
-        self.model = load_pretrained(
-            model_class,
+        self._dtype = dtype_name(dtype, config)
+        self.weights = LazyModel(
+            getattr(transformers, self.spec.model_class),
             pretrained,
             dtype=dtype,
             device=device,
@@ -126,14 +131,27 @@ class HFAudioLM:
         self.pad_id = next(
             (i for i in (tok.pad_token_id, tok.eos_token_id, self.start_id) if i is not None), 0
         )
-        body = getattr(self.model, "model", None)
-        if body is None:
-            raise ModelError(f"{self.spec.model_class} has no .model backbone", where=pretrained)
-        params = inspect.signature(body.forward).parameters
-        self._cache_kwarg = "cache" if "cache" in params else "past_key_values"
         self.loader = AudioLoader(self.spec.sampling_rate, self.spec.max_seconds, self.long_audio)
         self._local = resolve_local_dir(pretrained, revision)
-        self._rope = RopeState(self.model)
+
+    @property
+    def model(self) -> Any:
+        return self.load()
+
+    def load(self) -> Any:
+        """The weights, loaded on first use (see ``hf_loading.LazyModel``), with what the
+        forward passes need to know about them."""
+        if not self.weights.loaded:
+            model = self.weights.get()
+            body = getattr(model, "model", None)
+            if body is None:
+                raise ModelError(
+                    f"{self.spec.model_class} has no .model backbone", where=self.pretrained
+                )
+            params = inspect.signature(body.forward).parameters
+            self._cache_kwarg = "cache" if "cache" in params else "past_key_values"
+            self._rope = RopeState(model)
+        return self.weights.get()
 
     def _check_processor(self) -> None:
         """Fail at load time when the processor cannot take this family's audio as specified."""
@@ -155,7 +173,7 @@ class HFAudioLM:
             "adapter": self.name,
             "pretrained": str(self._local or self.pretrained),
             "revision": self.revision,
-            "dtype": str(self.model.dtype).removeprefix("torch."),
+            "dtype": self._dtype,
             "model_type": self.spec.model_type,
             "placeholder": self.spec.placeholder,
             "long_audio": self.long_audio,
@@ -271,6 +289,7 @@ class HFAudioLM:
     def _forward(self, units: list[Unit]) -> list[tuple[int, list[ContinuationScore]]]:
         import torch
 
+        self.load()
         with torch.inference_mode():
             self._rope.reset()
             sums = None
