@@ -54,5 +54,8 @@ def print_summary(data: dict[str, Any], console: Console | None = None) -> None:
         from s2sbench.reports.degradation_table import degradation_table
 
         console.print(degradation_table(degradation))
+    grouped: dict[tuple[str, str], list[str]] = {}
     for skip in data.get("skipped", []):
-        console.print(f"[yellow]skipped[/] {skip['task']} / {skip['condition']}: {skip['reason']}")
+        grouped.setdefault((skip["task"], skip["reason"]), []).append(skip["condition"])
+    for (task, reason), conditions in grouped.items():
+        console.print(f"[yellow]skipped[/] {task} ({', '.join(conditions)}): {reason}")
