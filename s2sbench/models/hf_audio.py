@@ -39,7 +39,6 @@ from s2sbench.data.audio import AudioLoader, check_policy
 from s2sbench.errors import ModelError
 from s2sbench.models.audio_families.inputs import RopeState, split_continuation, stack_features
 from s2sbench.models.audio_specs import AudioLMSpec, spec_for
-from s2sbench.models.base import ContinuationScore
 from s2sbench.models.batching import AutoBatcher, CannotReuseCache, expand_cache, pad_rows
 from s2sbench.models.hf_loading import (
     LazyModel,
@@ -48,6 +47,13 @@ from s2sbench.models.hf_loading import (
     load_preprocessor,
     resolve_local_dir,
     weights_fingerprint,
+)
+from s2sbench.models.token_scoring import (
+    Scored,
+    TokenUnit,
+    padding_id,
+    score_units,
+    scores_by_request,
 )
 from s2sbench.requests.build import ContextRequest
 from s2sbench.requests.conditions import Condition
@@ -58,17 +64,10 @@ WINDOW = 256  # requests featurised ahead of scoring: bounds memory, keeps batch
 
 
 @dataclass
-class Unit:
+class Unit(TokenUnit):
     """One request: context ids (audio tokens expanded), each continuation's ids, audio inputs."""
 
-    request: int
-    context: list[int]
-    tails: list[list[int]]
     audio: dict[str, Any] | None
-
-    @property
-    def longest(self) -> int:
-        return len(self.context) + max(len(tail) for tail in self.tails)
 
 
 class HFAudioLM:
@@ -96,7 +95,7 @@ class HFAudioLM:
         self.pretrained = str(pretrained)
         self.revision = revision
         self.attn_implementation = attn_implementation
-        self.batcher: AutoBatcher[Unit, Any] = AutoBatcher(batch_size)
+        self.batcher: AutoBatcher[Unit, list[Scored]] = AutoBatcher(batch_size)
         self.reuse_context = bool(reuse_context)
         self.long_audio = check_policy(long_audio)
         config = load_config(
@@ -128,9 +127,7 @@ class HFAudioLM:
         tok = self.tokenizer
         self.audio_token_id = tok.convert_tokens_to_ids(self.spec.audio_token)
         self.start_id = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
-        self.pad_id = next(
-            (i for i in (tok.pad_token_id, tok.eos_token_id, self.start_id) if i is not None), 0
-        )
+        self.pad_id = padding_id(tok, self.start_id)
         self.loader = AudioLoader(self.spec.sampling_rate, self.spec.max_seconds, self.long_audio)
         self._local = resolve_local_dir(pretrained, revision)
 
@@ -286,7 +283,7 @@ class HFAudioLM:
             sums.append(self._sum(torch.cat([last, hidden[r, : len(tail) - 1]]), tail))
         return sums
 
-    def _forward(self, units: list[Unit]) -> list[tuple[int, list[ContinuationScore]]]:
+    def _forward(self, units: list[Unit]) -> list[Scored]:
         import torch
 
         self.load()
@@ -305,20 +302,12 @@ class HFAudioLM:
                     self.reuse_context = False
             flat = iter(sums if sums is not None else self._full(units))
             self._rope.reset()
-        return [
-            (unit.request, [ContinuationScore(next(flat), len(tail)) for tail in unit.tails])
-            for unit in units
-        ]
+        return scores_by_request(units, flat)
 
-    def score(
-        self, requests: Sequence[ContextRequest]
-    ) -> Iterator[tuple[int, list[ContinuationScore]]]:
+    def score(self, requests: Sequence[ContextRequest]) -> Iterator[Scored]:
         """Requests in windows of ``WINDOW`` (a window's audio features are held at once); each
         request is one batching unit that costs its number of continuations."""
         for start in range(0, len(requests), WINDOW):
             stop = min(start + WINDOW, len(requests))
             units = [self._unit(i, requests[i]) for i in range(start, stop)]
-            for _, results in self.batcher.run(
-                units, self._forward, length=lambda unit: unit.longest, cost=lambda u: len(u.tails)
-            ):
-                yield from results
+            yield from score_units(self.batcher, units, self._forward)

@@ -34,6 +34,7 @@ from s2sbench.models.batching import (
     pad_rows,
     positions_from_mask,
 )
+from s2sbench.models.token_scoring import padding_id
 from s2sbench.requests.build import ContextRequest
 from s2sbench.requests.conditions import Condition
 
@@ -244,9 +245,7 @@ class HFCausalLM:
             int(max_length) if max_length else model_max_length(SimpleNamespace(config=config), tok)
         )
         self.start_id = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
-        self.pad_id = next(
-            (i for i in (tok.pad_token_id, tok.eos_token_id, self.start_id) if i is not None), 0
-        )
+        self.pad_id = padding_id(tok, self.start_id)
         local = resolve_local_dir(pretrained, revision)
         self._fingerprint = {
             "adapter": self.name,

@@ -21,35 +21,23 @@ join), exactly as the files are given.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from s2sbench.errors import ModelError
-from s2sbench.models.base import ContinuationScore
-from s2sbench.models.batching import AutoBatcher, gather_logprob_sums, pad_rows
-from s2sbench.models.hf_loading import (
-    load_preprocessor,
-    load_pretrained,
-    model_max_length,
-    resolve_local_dir,
-    weights_fingerprint,
-)
+from s2sbench.models.batching import AutoBatcher
+from s2sbench.models.eager_lm import load_lm_and_tokenizer, loaded_fingerprint
+from s2sbench.models.hf_loading import model_max_length
 from s2sbench.models.speech_units import SpeechUnitEncoder
+from s2sbench.models.token_scoring import (
+    Scored,
+    TokenUnit,
+    causal_logits,
+    full_sequence_scores,
+    padding_id,
+    score_units,
+)
 from s2sbench.requests.build import ContextRequest
 from s2sbench.requests.conditions import Condition
-
-
-@dataclass
-class UnitRequest:
-    """One request as LM token ids: a shared context and one id list per continuation."""
-
-    request: int
-    context: list[int]
-    tails: list[list[int]]
-
-    @property
-    def longest(self) -> int:
-        return len(self.context) + max(len(t) for t in self.tails)
 
 
 class UnitLM:
@@ -75,10 +63,10 @@ class UnitLM:
         allow_pickle: bool = False,
         **_runtime: Any,
     ):
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoModelForCausalLM
 
         self.pretrained, self.revision = str(pretrained), revision
-        self.model = load_pretrained(
+        self.model, self.tokenizer = load_lm_and_tokenizer(
             AutoModelForCausalLM,
             pretrained,
             dtype=dtype,
@@ -86,9 +74,6 @@ class UnitLM:
             revision=revision,
             trust_remote_code=trust_remote_code,
             allow_pickle=allow_pickle,
-        )
-        self.tokenizer = load_preprocessor(
-            AutoTokenizer, pretrained, revision=revision, trust_remote_code=trust_remote_code
         )
         self.encoder = SpeechUnitEncoder(
             hubert, centroids, layer, dedup=dedup, device=device, allow_pickle=allow_pickle
@@ -108,9 +93,9 @@ class UnitLM:
         self.text_id = self._token_id(text_marker)
         tok = self.tokenizer
         self.bos = [tok.bos_token_id] if tok.bos_token_id is not None else []
-        self.pad_id = next((i for i in (tok.pad_token_id, tok.eos_token_id) if i is not None), 0)
+        self.pad_id = padding_id(tok)
         self.max_length = model_max_length(self.model, tok)
-        self.batcher: AutoBatcher[UnitRequest, Any] = AutoBatcher(batch_size)
+        self.batcher: AutoBatcher[TokenUnit, list[Scored]] = AutoBatcher(batch_size)
 
     def _token_id(self, token: str) -> int | None:
         """The id of a single vocabulary token, or None when it is not one token of the LM."""
@@ -120,17 +105,15 @@ class UnitLM:
         return None if found is None or found == self.tokenizer.unk_token_id else int(found)
 
     def fingerprint(self) -> dict[str, Any]:
-        local = resolve_local_dir(self.pretrained, self.revision)
-        return {
-            "adapter": self.name,
-            "pretrained": str(local or self.pretrained),
-            "revision": self.revision,
-            "dtype": str(self.model.dtype).removeprefix("torch."),
-            "unit_token": self.unit_token,
-            "markers": dict(self.markers),
-            "units": self.encoder.fingerprint(),
-            **weights_fingerprint(local),
-        }
+        return loaded_fingerprint(
+            self.name,
+            self.pretrained,
+            self.revision,
+            self.model,
+            unit_token=self.unit_token,
+            markers=dict(self.markers),
+            units=self.encoder.fingerprint(),
+        )
 
     def unsupported_reason(self, condition: Condition, lang: str) -> str | None:
         if not condition.continuation_is_speech:
@@ -152,7 +135,7 @@ class UnitLM:
             raise ModelError(f"no speech units from {path}", where=where, hint="check the audio")
         return [self.unit_ids[u] for u in units]
 
-    def _request(self, index: int, request: ContextRequest) -> UnitRequest:
+    def _request(self, index: int, request: ContextRequest) -> TokenUnit:
         where = f"task {request.task}, item {request.item_id}"
         reason = self.unsupported_reason(request.condition, request.lang)
         if reason or request.continuation_audio is None:
@@ -166,7 +149,7 @@ class UnitLM:
                 raise ModelError("the context has tokens unknown to the LM", where=where)
             context = self.bos + [self.text_id] + text + speech
         tails = [self._units(path, where) for path in request.continuation_audio]
-        unit = UnitRequest(index, context, tails)
+        unit = TokenUnit(index, context, tails)
         if self.max_length is not None and unit.longest > self.max_length:
             raise ModelError(
                 f"input of {unit.longest} tokens exceeds the LM's {self.max_length}",
@@ -175,28 +158,10 @@ class UnitLM:
             )
         return unit
 
-    def _forward(self, units: list[UnitRequest]) -> list[tuple[int, list[ContinuationScore]]]:
-        import torch
+    def _forward(self, units: list[TokenUnit]) -> list[Scored]:
+        return full_sequence_scores(units, causal_logits(self.model), self.pad_id)
 
-        rows = [(u, tail) for u in units for tail in u.tails]
-        ids, mask, _ = pad_rows([u.context + t for u, t in rows], self.pad_id, "right")
-        with torch.inference_mode():
-            logits = self.model(
-                input_ids=ids.to(self.model.device), attention_mask=mask.to(self.model.device)
-            ).logits
-        sums = iter(
-            gather_logprob_sums(logits, [len(u.context) - 1 for u, _ in rows], [t for _, t in rows])
-        )
-        return [
-            (u.request, [ContinuationScore(next(sums), len(t)) for t in u.tails]) for u in units
-        ]
-
-    def score(
-        self, requests: Sequence[ContextRequest]
-    ) -> Iterator[tuple[int, list[ContinuationScore]]]:
+    def score(self, requests: Sequence[ContextRequest]) -> Iterator[Scored]:
         """All continuations of a request in one batch; batches sorted by length."""
         units = [self._request(i, r) for i, r in enumerate(requests)]
-        for _, results in self.batcher.run(
-            units, self._forward, length=lambda u: u.longest, cost=lambda u: len(u.tails)
-        ):
-            yield from results
+        yield from score_units(self.batcher, units, self._forward)

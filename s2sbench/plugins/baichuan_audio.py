@@ -33,12 +33,8 @@ from typing import Any
 from s2sbench.errors import ModelError
 from s2sbench.models.base import ContinuationScore
 from s2sbench.models.batching import AutoBatcher, positions_from_mask
-from s2sbench.models.hf_loading import (
-    load_preprocessor,
-    load_pretrained,
-    resolve_local_dir,
-    weights_fingerprint,
-)
+from s2sbench.models.eager_lm import load_lm_and_tokenizer, loaded_fingerprint
+from s2sbench.models.token_scoring import Scored, score_units
 from s2sbench.plugins import require_remote_code
 from s2sbench.requests.build import ContextRequest
 from s2sbench.requests.conditions import Condition
@@ -78,6 +74,10 @@ class Job:
     def longest(self) -> int:
         return max(len(t) for t in self.texts)
 
+    @property
+    def rows(self) -> int:
+        return len(self.texts)
+
 
 class BaichuanAudio:
     """S2T and T2T scoring of Baichuan-Audio checkpoints through their own processor."""
@@ -96,11 +96,11 @@ class BaichuanAudio:
         relative_path: str = "/",
         **_runtime: Any,
     ):
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoModelForCausalLM
 
         require_remote_code(trust_remote_code, "Baichuan-Audio", pretrained)
         self.pretrained, self.revision = str(pretrained), revision
-        self.model = load_pretrained(
+        self.model, tokenizer = load_lm_and_tokenizer(
             AutoModelForCausalLM,
             pretrained,
             dtype=dtype,
@@ -108,9 +108,6 @@ class BaichuanAudio:
             revision=revision,
             trust_remote_code=True,
             allow_pickle=allow_pickle,
-        )
-        tokenizer = load_preprocessor(
-            AutoTokenizer, pretrained, revision=revision, trust_remote_code=True
         )
         if not callable(getattr(self.model, "bind_processor", None)):
             raise ModelError(
@@ -120,18 +117,16 @@ class BaichuanAudio:
             )
         self.model.bind_processor(tokenizer, training=False, relative_path=relative_path)
         self.processor = self.model.processor
-        self.batcher: AutoBatcher[Job, Any] = AutoBatcher(batch_size)
+        self.batcher: AutoBatcher[Job, list[Scored]] = AutoBatcher(batch_size)
 
     def fingerprint(self) -> dict[str, Any]:
-        local = resolve_local_dir(self.pretrained, self.revision)
-        return {
-            "adapter": self.name,
-            "pretrained": str(local or self.pretrained),
-            "revision": self.revision,
-            "dtype": str(self.model.dtype).removeprefix("torch."),
-            "input": "reference (audio_start_baichuan json path, trainable span)",
-            **weights_fingerprint(local),
-        }
+        return loaded_fingerprint(
+            self.name,
+            self.pretrained,
+            self.revision,
+            self.model,
+            input="reference (audio_start_baichuan json path, trainable span)",
+        )
 
     def unsupported_reason(self, condition: Condition, lang: str) -> str | None:
         if condition.continuation_is_speech:
@@ -141,7 +136,7 @@ class BaichuanAudio:
             )
         return None
 
-    def _forward(self, jobs: list[Job]) -> list[tuple[int, list[ContinuationScore]]]:
+    def _forward(self, jobs: list[Job]) -> list[Scored]:
         import torch
 
         texts = [text for job in jobs for text in job.texts]
@@ -174,14 +169,9 @@ class BaichuanAudio:
         flat = iter(zip(sums, counts))
         return [(job.request, [ContinuationScore(*next(flat)) for _ in job.texts]) for job in jobs]
 
-    def score(
-        self, requests: Sequence[ContextRequest]
-    ) -> Iterator[tuple[int, list[ContinuationScore]]]:
+    def score(self, requests: Sequence[ContextRequest]) -> Iterator[Scored]:
         """Every continuation of a request in one processor call and forward."""
         jobs = [
             Job(i, [reference_input(r, c) for c in r.continuations]) for i, r in enumerate(requests)
         ]
-        for _, results in self.batcher.run(
-            jobs, self._forward, length=lambda j: j.longest, cost=lambda j: len(j.texts)
-        ):
-            yield from results
+        yield from score_units(self.batcher, jobs, self._forward)

@@ -28,15 +28,16 @@ from typing import Any
 
 from s2sbench.errors import ModelError
 from s2sbench.models.audio_families.inputs import split_continuation
-from s2sbench.models.base import ContinuationScore
-from s2sbench.models.batching import AutoBatcher, gather_logprob_sums, pad_rows
-from s2sbench.models.hf_loading import (
-    load_preprocessor,
-    load_pretrained,
-    resolve_local_dir,
-    weights_fingerprint,
+from s2sbench.models.batching import AutoBatcher
+from s2sbench.models.eager_lm import load_lm_and_tokenizer, loaded_fingerprint
+from s2sbench.models.token_scoring import (
+    Scored,
+    TokenUnit,
+    causal_logits,
+    full_sequence_scores,
+    padding_id,
+    score_units,
 )
-from s2sbench.models.unit_lm import UnitRequest
 from s2sbench.plugins import require_remote_code
 from s2sbench.requests.build import ContextRequest
 from s2sbench.requests.conditions import Condition
@@ -115,7 +116,7 @@ class AudioTokenLM:
 
         require_remote_code(trust_remote_code, self.family, pretrained)
         self.pretrained, self.revision = str(pretrained), revision
-        self.model = load_pretrained(
+        self.model, self.tokenizer = load_lm_and_tokenizer(
             getattr(transformers, self.model_loader),
             pretrained,
             dtype=dtype,
@@ -124,15 +125,12 @@ class AudioTokenLM:
             trust_remote_code=True,
             allow_pickle=allow_pickle,
         )
-        self.tokenizer = load_preprocessor(
-            transformers.AutoTokenizer, pretrained, revision=revision, trust_remote_code=True
-        )
         self.speech = make_speech_tokenizer(speech_tokenizer, options, device)
         self.begin_id, self.end_id = self._markers()
         tok = self.tokenizer
-        self.pad_id = next((i for i in (tok.pad_token_id, tok.eos_token_id) if i is not None), 0)
+        self.pad_id = padding_id(tok)
         self.start = tok("", add_special_tokens=True)["input_ids"]  # BOS / [gMASK]<sop> etc.
-        self.batcher: AutoBatcher[UnitRequest, Any] = AutoBatcher(batch_size)
+        self.batcher: AutoBatcher[TokenUnit, list[Scored]] = AutoBatcher(batch_size)
 
     def _markers(self) -> tuple[int, int]:
         """Ids of the begin/end-of-audio tokens that wrap every speech segment."""
@@ -159,15 +157,9 @@ class AudioTokenLM:
         return list(ids)
 
     def fingerprint(self) -> dict[str, Any]:
-        local = resolve_local_dir(self.pretrained, self.revision)
-        return {
-            "adapter": self.name,
-            "pretrained": str(local or self.pretrained),
-            "revision": self.revision,
-            "dtype": str(self.model.dtype).removeprefix("torch."),
-            "speech": self.speech.fingerprint(),
-            **weights_fingerprint(local),
-        }
+        return loaded_fingerprint(
+            self.name, self.pretrained, self.revision, self.model, speech=self.speech.fingerprint()
+        )
 
     def unsupported_reason(self, condition: Condition, lang: str) -> str | None:
         return None
@@ -181,7 +173,7 @@ class AudioTokenLM:
     def _text(self, text: str) -> list[int]:
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
-    def _request(self, index: int, request: ContextRequest) -> UnitRequest:
+    def _request(self, index: int, request: ContextRequest) -> TokenUnit:
         where = f"task {request.task}, item {request.item_id}"
         if request.continuation_audio is not None:
             if request.context_text is None:
@@ -190,45 +182,27 @@ class AudioTokenLM:
             else:
                 context = self._text(request.text_context.rstrip())
             tails = [self._speech(p, where) for p in request.continuation_audio]
-            return UnitRequest(index, self.start + context + [self.begin_id], tails)
+            return TokenUnit(index, self.start + context + [self.begin_id], tails)
         if request.context_text is None:
             audio = [self.begin_id, *self._speech(request.context_audio, where), self.end_id]
             context = self.start + self._text(request.prefix) + audio
             tails = [self._text(c) for c in request.continuations]
             if not all(tails):
                 raise ModelError("a continuation has no tokens", where=where)
-            return UnitRequest(index, context, tails)
+            return TokenUnit(index, context, tails)
         split = [
             split_continuation(self.tokenizer, request.text_context, c, where)
             for c in request.continuations
         ]
         # the tokenizer's own special tokens (BOS, [gMASK]<sop>) are already in split's context
-        return UnitRequest(index, split[0][0] or self.start, [tail for _, tail in split])
+        return TokenUnit(index, split[0][0] or self.start, [tail for _, tail in split])
 
-    def _logits(self, ids: Any, mask: Any) -> Any:
-        return self.model(input_ids=ids, attention_mask=mask).logits
+    def _forward(self, units: list[TokenUnit]) -> list[Scored]:
+        return full_sequence_scores(units, causal_logits(self.model), self.pad_id)
 
-    def _forward(self, units: list[UnitRequest]) -> list[tuple[int, list[ContinuationScore]]]:
-        import torch
-
-        rows = [(u, tail) for u in units for tail in u.tails]
-        ids, mask, _ = pad_rows([u.context + t for u, t in rows], self.pad_id, "right")
-        with torch.inference_mode():
-            logits = self._logits(ids.to(self.model.device), mask.to(self.model.device))
-        starts = [len(u.context) - 1 for u, _ in rows]
-        sums = iter(gather_logprob_sums(logits, starts, [t for _, t in rows]))
-        return [
-            (u.request, [ContinuationScore(next(sums), len(t)) for t in u.tails]) for u in units
-        ]
-
-    def score(
-        self, requests: Sequence[ContextRequest]
-    ) -> Iterator[tuple[int, list[ContinuationScore]]]:
+    def score(self, requests: Sequence[ContextRequest]) -> Iterator[Scored]:
         units = [self._request(i, r) for i, r in enumerate(requests)]
-        for _, results in self.batcher.run(
-            units, self._forward, length=lambda u: u.longest, cost=lambda u: len(u.tails)
-        ):
-            yield from results
+        yield from score_units(self.batcher, units, self._forward)
 
 
 class GLM4Voice(AudioTokenLM):

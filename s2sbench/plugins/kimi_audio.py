@@ -27,9 +27,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from s2sbench.errors import ModelError
-from s2sbench.models.base import ContinuationScore
-from s2sbench.models.batching import gather_logprob_sums, pad_rows
-from s2sbench.models.unit_lm import UnitRequest
+from s2sbench.models.batching import pad_rows
+from s2sbench.models.token_scoring import Scored, TokenUnit, full_sequence_scores
 from s2sbench.plugins.glm4_voice import AudioTokenLM
 from s2sbench.requests.build import ContextRequest
 from s2sbench.requests.conditions import Condition
@@ -38,8 +37,8 @@ CONFIG_KEYS = ("kimia_token_offset", "kimia_media_begin", "kimia_media_end", "ki
 
 
 @dataclass
-class StreamRequest(UnitRequest):
-    """A :class:`UnitRequest` whose context also has a text stream (same length)."""
+class StreamRequest(TokenUnit):
+    """A :class:`TokenUnit` whose context also has a text stream (same length)."""
 
     text: list[int] | None = None
 
@@ -109,19 +108,13 @@ class KimiAudio(AudioTokenLM):
             audio = torch.cat([pad, audio], -1)
         return audio
 
-    def _forward(self, units: list[StreamRequest]) -> list[tuple[int, list[ContinuationScore]]]:
-        import torch
-
+    def _forward(self, units: list[StreamRequest]) -> list[Scored]:
+        """Both streams padded with blanks; the text stream holds blanks under every tail."""
         rows = [(u, tail) for u in units for tail in u.tails]
-        device = self.model.device
-        ids, _, _ = pad_rows([u.context + t for u, t in rows], self.blank, "right")
         text, _, _ = pad_rows(
             [u.text + [self.blank] * len(t) for u, t in rows], self.blank, "right"
         )
-        with torch.inference_mode():
-            logits = self._logits(ids.to(device), text.to(device))
-        starts = [len(u.context) - 1 for u, _ in rows]
-        sums = iter(gather_logprob_sums(logits, starts, [t for _, t in rows]))
-        return [
-            (u.request, [ContinuationScore(next(sums), len(t)) for t in u.tails]) for u in units
-        ]
+        device = self.model.device
+        return full_sequence_scores(
+            units, lambda ids, _mask: self._logits(ids.to(device), text.to(device)), self.blank
+        )
