@@ -305,3 +305,17 @@ def test_weights_load_on_first_score_only(
     assert model.weights.loaded
     assert model.fingerprint() == fingerprint
     assert str(model.model.dtype) == "torch.float32"
+
+
+@pytest.mark.parametrize("reuse", [True, False])
+def test_scores_do_not_depend_on_request_order(
+    gpt2_dir: Path, requests: list[ContextRequest], direct: list[list[float]], reuse: bool
+) -> None:
+    """Shuffled requests (so different batch neighbours) give each request the same scores."""
+    import random
+
+    order = list(range(len(requests)))
+    random.Random(3).shuffle(order)
+    model = HFCausalLM(str(gpt2_dir), dtype="float32", batch_size=3, reuse_context=reuse)
+    shuffled = score_all(model, [requests[i] for i in order])
+    assert_close([shuffled[order.index(i)] for i in range(len(requests))], direct)
