@@ -95,9 +95,15 @@ class AutoBatcher(Generic[Unit, Result]):
     def __init__(self, batch_size: int | str | None, auto_start: int = DEFAULT_AUTO_START):
         self.size, self.auto = parse_batch_size(batch_size, auto_start)
 
-    def order(self, units: Sequence[Unit], length: Callable[[Unit], int]) -> list[int]:
-        """Unit indices, longest first; ties keep their input order (deterministic)."""
-        return sorted(range(len(units)), key=lambda i: (-length(units[i]), i))
+    def order(
+        self,
+        units: Sequence[Unit],
+        length: Callable[[Unit], int],
+        key: Callable[[Unit], tuple[int, ...]] | None = None,
+    ) -> list[int]:
+        """Unit indices, largest ``key`` (default: length) first; ties keep their input order."""
+        rank = key or (lambda unit: (length(unit),))
+        return sorted(range(len(units)), key=lambda i: (tuple(-x for x in rank(units[i])), i))
 
     def take(
         self, units: Sequence[Unit], order: list[int], pos: int, cost: Callable[[Unit], int]
@@ -117,9 +123,14 @@ class AutoBatcher(Generic[Unit, Result]):
         forward: Callable[[list[Unit]], Result],
         length: Callable[[Unit], int],
         cost: Callable[[Unit], int] = lambda _: 1,
+        key: Callable[[Unit], tuple[int, ...]] | None = None,
     ) -> Iterator[tuple[list[int], Result]]:
-        """Yield ``(unit indices, forward(units))`` per batch, retrying smaller on OOM."""
-        order = self.order(units, length)
+        """Yield ``(unit indices, forward(units))`` per batch, retrying smaller on OOM.
+
+        ``key`` orders the units when the padding that matters is not the total
+        length's (largest first); ``length`` still names a unit in errors.
+        """
+        order = self.order(units, length, key)
         pos = 0
         while pos < len(order):
             indices = self.take(units, order, pos, cost)

@@ -312,6 +312,9 @@ class HFCausalLM:
             lambda chunk: scorer.shared_context([encoded[i] for i in chunk]),
             length=lambda i: encoded[i].longest,
             cost=lambda i: len(encoded[i].continuations),
+            # Continuation rows pay for the full-vocabulary output layer, context rows do not
+            # (only their last position's logits are kept): pad the continuations least.
+            key=lambda i: (max(map(len, encoded[i].continuations)), len(encoded[i].context)),
         ):
             yield from zip(batch, results)
 
