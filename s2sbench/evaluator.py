@@ -8,8 +8,6 @@ scores into the store as they arrive, and writes the results.
 from __future__ import annotations
 
 import math
-import platform
-import subprocess
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -18,81 +16,22 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from s2sbench import __version__
 from s2sbench.errors import ModelError
 from s2sbench.metrics.accuracy import task_metrics
 from s2sbench.metrics.wer import transcript_error
 from s2sbench.models.base import ContinuationScore, ScoringModel
 from s2sbench.models.registry import get_model, parse_model_args
+from s2sbench.provenance import git_hash, versions
 from s2sbench.reports.io import write_json, write_jsonl
 from s2sbench.requests.build import AudioHasher, ContextRequest, build_requests
 from s2sbench.requests.conditions import Condition, parse_conditions
 from s2sbench.requests.prompts import PromptTemplate, get_template
-from s2sbench.scores.store import ScoreRecord, ScoreStore, model_id
+from s2sbench.results import Cell, EvalResult, sample_rows
+from s2sbench.scores.store import ScoreStore, model_id
 from s2sbench.tasks.item import Task
 from s2sbench.tasks.registry import SAMPLE_SUITE, TaskSpec, resolve_tasks
 
-
-@dataclass
-class Cell:
-    """One (task, condition): its requests and, once scored, their stored records."""
-
-    task: Task
-    condition: Condition
-    requests: list[ContextRequest] = field(default_factory=list)
-    records: list[ScoreRecord] = field(default_factory=list)
-
-
-@dataclass
-class EvalResult:
-    """What ``evaluate`` returns: the results.json content plus the raw records."""
-
-    results: dict[str, dict[str, dict[str, Any]]]
-    degradation: dict[str, Any]
-    skipped: list[dict[str, str]]
-    config: dict[str, Any]
-    cells: list[Cell]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "results": self.results,
-            "degradation": self.degradation,
-            "skipped": self.skipped,
-            "config": self.config,
-        }
-
-    def records(self, task: str, condition: str | Condition) -> list[ScoreRecord]:
-        cond = Condition(str(condition))
-        for cell in self.cells:
-            if cell.task.name == task and cell.condition == cond:
-                return cell.records
-        raise KeyError(f"no results for {task}/{cond}")
-
-
-def _git_hash() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=Path(__file__).parent,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
-
-
-def _versions() -> dict[str, str]:
-    import sys
-
-    versions = {"s2sbench": __version__, "python": platform.python_version()}
-    for name in ("torch", "transformers", "pocketsphinx", "numpy"):
-        module = sys.modules.get(name)
-        if module is not None:
-            versions[name] = str(getattr(module, "__version__", "?"))
-    return versions
+__all__ = ["Cell", "EvalResult", "Evaluation", "evaluate", "prepare_evaluation", "sample_rows"]
 
 
 def _check_scores(request: ContextRequest, scores: list[ContinuationScore]) -> None:
@@ -241,8 +180,8 @@ class Evaluation:
             "conditions": [c.value for c in self.conditions],
             "template": self.prompt.to_dict(),
             **self.settings,
-            "versions": _versions(),
-            "git_hash": _git_hash(),
+            "versions": versions(),
+            "git_hash": git_hash(),
             "scored_now": len(self.pending),
             "reused_from_store": sum(len(c.requests) for c in self.cells) - len(self.pending),
             "seconds": round(time.time() - self.started, 3),
@@ -371,25 +310,3 @@ def evaluate(
         if plan.pending:
             _score_pending(plan.stream(executor, executor_args), plan, progress)
         return plan.finish()
-
-
-def sample_rows(cell: Cell) -> list[dict[str, Any]]:
-    """One row per scored continuation, as written to ``samples_<task>_<condition>.jsonl``."""
-    rows = []
-    for request, record in zip(cell.requests, cell.records):
-        for index, score in enumerate(record.scores):
-            rows.append(
-                {
-                    "item_id": request.item_id,
-                    "continuation_index": index,
-                    "is_right": index == request.gold,
-                    "logprob_sum": score.logprob_sum,
-                    "n_tokens": score.n_tokens,
-                    "loss": score.loss,
-                    "n_chars": record.n_chars[index],
-                    "n_bytes": record.n_bytes[index],
-                    "prompt": request.render(index),
-                    **({"extra": dict(score.extra)} if score.extra else {}),
-                }
-            )
-    return rows

@@ -31,7 +31,8 @@ from s2sbench.models.registry import RUNTIME_KEYS, get_model
 from s2sbench.requests.build import ContextRequest
 from s2sbench.requests.conditions import Condition
 from s2sbench.sweeps import find_checkpoints, parse_step, parse_summary
-from s2sbench.sweeps.run_sweep import MARKER_NAME, sweep, sweep_lock
+from s2sbench.sweeps.lock import sweep_lock
+from s2sbench.sweeps.run_sweep import MARKER_NAME, sweep
 from s2sbench.sweeps.series import Point, summary_line
 
 TESTS_DIR = Path(__file__).resolve().parent

@@ -21,7 +21,7 @@ from s2sbench.metrics.paired_stats import mcnemar_exact, paired_bootstrap
 from s2sbench.requests.conditions import Condition
 
 if TYPE_CHECKING:
-    from s2sbench.evaluator import Cell
+    from s2sbench.results import Cell
     from s2sbench.scores.store import ScoreRecord
 
 CONDITION_PAIRS = ((Condition.T2T, Condition.S2T), (Condition.T2S, Condition.S2S))

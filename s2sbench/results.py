@@ -1,0 +1,73 @@
+"""The typed result of an evaluation and the per-item rows of its sample logs.
+
+Kept apart from the evaluator so that reports, sweeps and metrics can read
+results without importing the machinery that produces them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from s2sbench.requests.build import ContextRequest
+from s2sbench.requests.conditions import Condition
+from s2sbench.scores.store import ScoreRecord
+from s2sbench.tasks.item import Task
+
+
+@dataclass
+class Cell:
+    """One (task, condition): its requests and, once scored, their stored records."""
+
+    task: Task
+    condition: Condition
+    requests: list[ContextRequest] = field(default_factory=list)
+    records: list[ScoreRecord] = field(default_factory=list)
+
+
+@dataclass
+class EvalResult:
+    """What ``evaluate`` returns: the results.json content plus the raw records."""
+
+    results: dict[str, dict[str, dict[str, Any]]]
+    degradation: dict[str, Any]
+    skipped: list[dict[str, str]]
+    config: dict[str, Any]
+    cells: list[Cell]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "results": self.results,
+            "degradation": self.degradation,
+            "skipped": self.skipped,
+            "config": self.config,
+        }
+
+    def records(self, task: str, condition: str | Condition) -> list[ScoreRecord]:
+        cond = Condition(str(condition))
+        for cell in self.cells:
+            if cell.task.name == task and cell.condition == cond:
+                return cell.records
+        raise KeyError(f"no results for {task}/{cond}")
+
+
+def sample_rows(cell: Cell) -> list[dict[str, Any]]:
+    """One row per scored continuation, as written to ``samples_<task>_<condition>.jsonl``."""
+    rows = []
+    for request, record in zip(cell.requests, cell.records):
+        for index, score in enumerate(record.scores):
+            rows.append(
+                {
+                    "item_id": request.item_id,
+                    "continuation_index": index,
+                    "is_right": index == request.gold,
+                    "logprob_sum": score.logprob_sum,
+                    "n_tokens": score.n_tokens,
+                    "loss": score.loss,
+                    "n_chars": record.n_chars[index],
+                    "n_bytes": record.n_bytes[index],
+                    "prompt": request.render(index),
+                    **({"extra": dict(score.extra)} if score.extra else {}),
+                }
+            )
+    return rows
