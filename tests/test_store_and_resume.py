@@ -119,3 +119,16 @@ def test_samples_file_fields(tmp_path: Path) -> None:
         "mean_wrong_loss",
         "acc_argmax",
     }
+
+
+def test_results_files_follow_the_umask(tmp_path: Path) -> None:
+    """Atomic writes go through mkstemp (0600); the final files must be as readable as any other."""
+    import os
+
+    old = os.umask(0o022)
+    try:
+        run(HashModel(), tmp_path, limit=2, log_samples=True)
+    finally:
+        os.umask(old)
+    assert (tmp_path / "results.json").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "samples_sample_cmmlu_t2t.jsonl").stat().st_mode & 0o777 == 0o644
