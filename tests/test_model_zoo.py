@@ -39,6 +39,8 @@ BUILDERS: dict[str, Callable[[Path], Path]] = {
     "qwen2_audio": make_qwen2_audio,
     "audioflamingo3": zoo.make_audio_flamingo3,
     "qwen2_5_omni_thinker": zoo.make_qwen2_5_omni_thinker,
+    "phi4_multimodal": zoo.make_phi4_multimodal,
+    "gemma3n": zoo.make_gemma3n,
 }
 
 

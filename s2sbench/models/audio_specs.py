@@ -9,9 +9,12 @@ are written down once and checked at load time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from s2sbench.errors import ModelError
+from s2sbench.models.audio_families import phi4_multimodal
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,10 @@ class AudioLMSpec:
     derives its 3-D position ids from the ids and mask, so the adapter never
     builds position ids for it (hence no context-cache reuse, which would need
     them) and clears the model's cached ``rope_deltas`` before every forward.
+    ``embed_rows`` is set for encoders whose output depends on padding
+    (Phi-4's conformer): it turns a batch's ids and per-row audio features into
+    ``inputs_embeds`` with every audio encoded alone, so no score depends on
+    which other audios share its batch.
     ``verified`` says how the entry was checked (shown by ``docs/models.md``).
     """
 
@@ -38,6 +45,7 @@ class AudioLMSpec:
     max_seconds: float | None
     feature_keys: tuple[str, ...]
     mrope: bool = False
+    embed_rows: Callable[[Any, dict[str, Any], list[dict[str, Any]]], dict[str, Any]] | None = None
     verified: str = "tiny random instance in tests"
 
 
@@ -65,10 +73,10 @@ AUDIO_FLAMINGO3 = AudioLMSpec(
     feature_keys=("input_features", "input_features_mask"),
 )
 
-_OMNI_UNVERIFIED = (
-    "not run here: its processor needs torchvision's video processor, which does not load "
-    "with this machine's CPU torch"
+_OMNI_VERIFIED = (
+    "tiny random thinker, checks (a)(b)(c) in CI stage 2 (its processor needs torchvision)"
 )
+_OMNI_UNVERIFIED = "spec only: not scored (same processor contract as Qwen2.5-Omni)"
 
 QWEN2_5_OMNI_THINKER = AudioLMSpec(
     model_type="qwen2_5_omni_thinker",
@@ -81,7 +89,7 @@ QWEN2_5_OMNI_THINKER = AudioLMSpec(
     max_seconds=30.0,
     feature_keys=("input_features", "feature_attention_mask"),
     mrope=True,
-    verified=_OMNI_UNVERIFIED,
+    verified=_OMNI_VERIFIED,
 )
 
 QWEN3_OMNI_MOE_THINKER = AudioLMSpec(
@@ -98,9 +106,41 @@ QWEN3_OMNI_MOE_THINKER = AudioLMSpec(
     verified=_OMNI_UNVERIFIED,
 )
 
+PHI4_MULTIMODAL = AudioLMSpec(
+    model_type="phi4_multimodal",
+    model_class="Phi4MultimodalForCausalLM",
+    processor_class="Phi4MultimodalProcessor",
+    audio_kwarg="audio",
+    audio_token="<|endoftext11|>",
+    placeholder="<|endoftext11|>",
+    sampling_rate=16000,
+    max_seconds=1800.0,  # chunked conformer; the model card's limit (30 min, summarisation)
+    feature_keys=phi4_multimodal.AUDIO_KEYS,
+    embed_rows=phi4_multimodal.embed_audio_rows,
+)
+
+GEMMA3N = AudioLMSpec(
+    model_type="gemma3n",
+    model_class="Gemma3nForConditionalGeneration",
+    processor_class="Gemma3nProcessor",
+    audio_kwarg="audio",
+    audio_token="<audio_soft_token>",
+    placeholder="<audio_soft_token>",  # the processor writes "\n\n<boa>" + 188 tokens + "<eoa>\n\n"
+    sampling_rate=16000,
+    max_seconds=30.0,  # the feature extractor silently truncates beyond 30 s
+    feature_keys=("input_features", "input_features_mask"),
+)
+
 AUDIO_LM_SPECS: dict[str, AudioLMSpec] = {
     spec.model_type: spec
-    for spec in (QWEN2_AUDIO, AUDIO_FLAMINGO3, QWEN2_5_OMNI_THINKER, QWEN3_OMNI_MOE_THINKER)
+    for spec in (
+        QWEN2_AUDIO,
+        AUDIO_FLAMINGO3,
+        QWEN2_5_OMNI_THINKER,
+        QWEN3_OMNI_MOE_THINKER,
+        PHI4_MULTIMODAL,
+        GEMMA3N,
+    )
 }
 
 

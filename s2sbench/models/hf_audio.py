@@ -1,5 +1,6 @@
 """``hf-audio``: audio LLMs (audio + text in, text logits out): Qwen2-Audio, Audio Flamingo 3,
-Qwen2.5-Omni / Qwen3-Omni thinkers (see :mod:`audio_specs` and docs/models.md).
+Qwen2.5-Omni / Qwen3-Omni thinkers, Phi-4-multimodal, Gemma 3n (see :mod:`audio_specs`,
+docs/models.md).
 
 One model gives both conditions, so their gap is the model's own. S2T reads
 ``prefix + <audio placeholder> + continuation`` (the processor expands the
@@ -23,7 +24,9 @@ the feature extractor's padding (features padded per request are zero-padded
 to the batch's widest, masks included). No cache outlives its batch. Models
 with multimodal rotary positions (``spec.mrope``) get no hand-built position
 ids (so no cache reuse) and their per-call ``rope_deltas`` are cleared around
-every forward.
+every forward. Families whose audio encoder depends on padding (``spec.embed_rows``:
+Phi-4) get every audio encoded alone, and a text model's final logit soft-cap (Gemma 3n)
+is applied before the log-softmax, as the model's own logits apply it.
 """
 
 from __future__ import annotations
@@ -148,11 +151,15 @@ class HFAudioLM:
             params = inspect.signature(body.forward).parameters
             self._cache_kwarg = "cache" if "cache" in params else "past_key_values"
             self._rope = RopeState(model)
+            text_config = model.config.get_text_config()
+            self._softcap = getattr(text_config, "final_logit_softcapping", None)
         return self.weights.get()
 
     def _check_processor(self) -> None:
         """Fail at load time when the processor cannot take this family's audio as specified."""
-        extractor = getattr(self.processor, "feature_extractor", None)
+        extractor = getattr(self.processor, "feature_extractor", None) or getattr(
+            self.processor, "audio_processor", None
+        )
         rate = getattr(extractor, "sampling_rate", None)
         token_id = self.tokenizer.convert_tokens_to_ids(self.spec.audio_token)
         if rate != self.spec.sampling_rate:
@@ -230,6 +237,8 @@ class HFAudioLM:
         device = self.model.device
         ids, mask, _ = pad_rows(sequences, self.pad_id, "right", device)
         inputs: dict[str, Any] = {"input_ids": ids, "attention_mask": mask}
+        if audio and self.spec.embed_rows is not None:
+            return self.spec.embed_rows(self.model, inputs, audio)
         for key in self.spec.feature_keys if audio else ():
             value = stack_features([item[key] for item in audio]).to(device)
             inputs[key] = value.to(self.model.dtype) if value.is_floating_point() else value
@@ -239,7 +248,10 @@ class HFAudioLM:
         """Sum of log-probs of ``targets`` given the hidden ``states`` that predict them."""
         import torch
 
-        logprobs = torch.log_softmax(self.model.get_output_embeddings()(states).float(), dim=-1)
+        logits = self.model.get_output_embeddings()(states).float()
+        if self._softcap:  # Gemma-style final soft-capping, as the model's own logits apply it
+            logits = torch.tanh(logits / self._softcap) * self._softcap
+        logprobs = torch.log_softmax(logits, dim=-1)
         index = torch.tensor(targets, device=logprobs.device)[:, None]
         return float(logprobs.gather(-1, index).sum())
 
