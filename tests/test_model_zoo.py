@@ -17,6 +17,7 @@ import pytest
 
 pytest.importorskip("transformers")
 
+import tiny_omni_models as omni  # noqa: E402
 import tiny_zoo_models as zoo  # noqa: E402
 from tiny_audio_models import make_qwen2_audio, write_wav  # noqa: E402
 
@@ -38,7 +39,8 @@ STORIES = (
 BUILDERS: dict[str, Callable[[Path], Path]] = {
     "qwen2_audio": make_qwen2_audio,
     "audioflamingo3": zoo.make_audio_flamingo3,
-    "qwen2_5_omni_thinker": zoo.make_qwen2_5_omni_thinker,
+    "qwen2_5_omni_thinker": omni.make_qwen2_5_omni_thinker,
+    "qwen3_omni_moe_thinker": omni.make_qwen3_omni_moe_thinker,
     "phi4_multimodal": zoo.make_phi4_multimodal,
     "gemma3n": zoo.make_gemma3n,
 }
@@ -161,7 +163,7 @@ def test_multimodal_rotary_state_is_found_and_cleared(tmp_path) -> None:
 
     from s2sbench.models.audio_families.inputs import RopeState
 
-    model = zoo.qwen2_5_omni_thinker(zoo.named_tokenizer(tmp_path, zoo.OMNI_TOKENS)).eval()
+    model = omni.qwen2_5_omni_thinker(zoo.named_tokenizer(tmp_path, omni.OMNI_TOKENS)).eval()
     state = RopeState(model)
     assert state.holders
     with torch.no_grad():
@@ -170,6 +172,7 @@ def test_multimodal_rotary_state_is_found_and_cleared(tmp_path) -> None:
     state.reset()
     assert all(holder.rope_deltas is None for holder in state.holders)
     assert AUDIO_LM_SPECS["qwen2_5_omni_thinker"].mrope  # so hf-audio never builds positions
+    assert AUDIO_LM_SPECS["qwen3_omni_moe_thinker"].mrope
     assert not AUDIO_LM_SPECS["audioflamingo3"].mrope
 
 

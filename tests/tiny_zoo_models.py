@@ -5,8 +5,9 @@ family's real processor class (tokenizer from ``tiny_models.make_tokenizer``
 plus the family's named special tokens, feature extractor from defaults) so
 :class:`HFAudioLM` loads them through ``from_pretrained`` exactly as it loads
 real checkpoints. Families whose processor needs a package this machine may
-lack (torchvision for the Qwen-Omni video and Phi-4 image processors, timm for the
-Gemma 3n vision tower) raise ``ImportError`` so the tests skip them with that reason.
+lack (torchvision for the Phi-4 image processor, timm for the Gemma 3n vision tower)
+raise ``ImportError`` so the tests skip them with that reason. The Qwen-Omni thinkers
+live in :mod:`tiny_omni_models`.
 """
 
 from __future__ import annotations
@@ -69,100 +70,6 @@ def make_audio_flamingo3(directory: str | Path, seed: int = 0) -> Path:
     model = AudioFlamingo3ForConditionalGeneration(config)
     processor = AudioFlamingo3Processor(WhisperFeatureExtractor(feature_size=128), tokenizer)
     return _save(model, processor, directory)
-
-
-OMNI_TOKENS = {
-    "audio_token": "<|AUDIO|>",
-    "audio_bos_token": "<|audio_bos|>",
-    "audio_eos_token": "<|audio_eos|>",
-    "image_token": "<|IMAGE|>",
-    "video_token": "<|VIDEO|>",
-    "vision_bos_token": "<|vision_bos|>",
-    "vision_eos_token": "<|vision_eos|>",
-}
-
-
-def _omni_ids(tokenizer: Any) -> dict[str, int]:
-    ids = {key: tokenizer.convert_tokens_to_ids(tok) for key, tok in OMNI_TOKENS.items()}
-    return {
-        "audio_token_id": ids["audio_token"],
-        "image_token_id": ids["image_token"],
-        "video_token_id": ids["video_token"],
-        "audio_start_token_id": ids["audio_bos_token"],
-        "audio_end_token_id": ids["audio_eos_token"],
-        "vision_start_token_id": ids["vision_bos_token"],
-        "vision_end_token_id": ids["vision_eos_token"],
-    }
-
-
-def _omni_processor(processor_class: Any, tokenizer: Any, mel_bins: int) -> Any:
-    from transformers import Qwen2VLImageProcessor, WhisperFeatureExtractor
-
-    try:
-        from transformers import Qwen2VLVideoProcessor
-
-        video = Qwen2VLVideoProcessor()
-    except ImportError as exc:  # the video processor is torchvision-only
-        reason = str(exc).strip().splitlines()[0]
-        raise ImportError(f"its processor needs torchvision: {reason}") from None
-    return processor_class(
-        image_processor=Qwen2VLImageProcessor(),
-        video_processor=video,
-        feature_extractor=WhisperFeatureExtractor(feature_size=mel_bins),
-        tokenizer=tokenizer,
-    )
-
-
-def qwen2_5_omni_thinker(tokenizer: Any, seed: int = 0) -> Any:
-    """A random Qwen2.5-Omni thinker (audio tower + mrope text model) over ``tokenizer``."""
-    import torch
-    from transformers import Qwen2_5OmniThinkerConfig, Qwen2_5OmniThinkerForConditionalGeneration
-
-    ids = _omni_ids(tokenizer)
-    config = Qwen2_5OmniThinkerConfig(
-        audio_config={
-            "num_mel_bins": 128,
-            "encoder_layers": 1,
-            "encoder_attention_heads": 2,
-            "encoder_ffn_dim": 64,
-            "d_model": 32,
-            "output_dim": 32,
-            "n_window": 100,
-        },
-        vision_config={
-            "depth": 1,
-            "hidden_size": 32,
-            "intermediate_size": 32,
-            "num_heads": 2,
-            "out_hidden_size": 32,
-            "fullatt_block_indexes": [0],
-        },
-        text_config={
-            "vocab_size": len(tokenizer),
-            "rope_parameters": {"rope_type": "default", "mrope_section": [2, 3, 3]},
-            **TEXT,
-        },
-        audio_token_index=ids["audio_token_id"],
-        image_token_index=ids["image_token_id"],
-        video_token_index=ids["video_token_id"],
-        audio_start_token_id=ids["audio_start_token_id"],
-        audio_end_token_id=ids["audio_end_token_id"],
-        vision_start_token_id=ids["vision_start_token_id"],
-        vision_end_token_id=ids["vision_end_token_id"],
-    )
-    torch.manual_seed(seed)
-    return Qwen2_5OmniThinkerForConditionalGeneration(config)
-
-
-def make_qwen2_5_omni_thinker(directory: str | Path, seed: int = 0) -> Path:
-    """Save the thinker and its processor (which needs torchvision: ImportError without it)."""
-    from transformers import Qwen2_5OmniProcessor
-
-    directory = Path(directory)
-    tokenizer = named_tokenizer(directory, OMNI_TOKENS)
-    qwen2_5_omni_thinker(tokenizer, seed).save_pretrained(directory, safe_serialization=True)
-    _omni_processor(Qwen2_5OmniProcessor, tokenizer, 128).save_pretrained(directory)
-    return directory
 
 
 PHI4_TOKENS = {"audio_token": "<|endoftext11|>", "image_token": "<|endoftext10|>"}

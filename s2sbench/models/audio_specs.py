@@ -76,7 +76,6 @@ AUDIO_FLAMINGO3 = AudioLMSpec(
 _OMNI_VERIFIED = (
     "tiny random thinker, checks (a)(b)(c) in CI stage 2 (its processor needs torchvision)"
 )
-_OMNI_UNVERIFIED = "spec only: not scored (same processor contract as Qwen2.5-Omni)"
 
 QWEN2_5_OMNI_THINKER = AudioLMSpec(
     model_type="qwen2_5_omni_thinker",
@@ -103,7 +102,7 @@ QWEN3_OMNI_MOE_THINKER = AudioLMSpec(
     max_seconds=30.0,
     feature_keys=("input_features", "feature_attention_mask"),
     mrope=True,
-    verified=_OMNI_UNVERIFIED,
+    verified=_OMNI_VERIFIED,
 )
 
 PHI4_MULTIMODAL = AudioLMSpec(
