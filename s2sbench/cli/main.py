@@ -218,17 +218,11 @@ def _one_line(exc: BaseException) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    if (
-        not argv
-        or argv[0].startswith("-")
-        and argv[0] not in ("-h", "--help", "--version", "--debug")
-    ):
-        argv = ["run", *argv]
-    if argv == ["--debug"]:
-        argv = ["--debug", "run"]
-    args = parser.parse_args(argv)
-    if args.command is None:
-        args = parser.parse_args([*argv, "run"])
+    head = argv[:1] if argv[:1] == ["--debug"] else []
+    rest = argv[len(head) :]
+    if not rest or (rest[0].startswith("-") and rest[0] not in ("-h", "--help", "--version")):
+        rest = ["run", *rest]  # ``s2sbench`` alone, or with run options, means ``s2sbench run``
+    args = parser.parse_args([*head, *rest])
     try:
         return int(args.func(args) or 0)
     except S2SBenchError as exc:
