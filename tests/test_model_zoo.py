@@ -43,6 +43,7 @@ BUILDERS: dict[str, Callable[[Path], Path]] = {
     "qwen3_omni_moe_thinker": omni.make_qwen3_omni_moe_thinker,
     "phi4_multimodal": zoo.make_phi4_multimodal,
     "gemma3n": zoo.make_gemma3n,
+    "voxtral": zoo.make_voxtral,
 }
 
 
@@ -90,6 +91,8 @@ def hand_built(model: HFAudioLM, request: ContextRequest) -> list[tuple[float, i
     import torch
 
     spec = model.spec
+    if spec.encode_s2t is not None:
+        return hand_built_voxtral(model, request)
     samples = audio_module.read_audio(request.context_audio, spec.sampling_rate)
     context = request.prefix + spec.placeholder
 
@@ -111,6 +114,44 @@ def hand_built(model: HFAudioLM, request: ContextRequest) -> list[tuple[float, i
             holder.rope_deltas = None
         with torch.no_grad():
             logits = model.model(**inputs).logits
+        logprobs = torch.log_softmax(logits[0, :-1].float(), dim=-1)
+        targets = labels[0, 1:]
+        keep = targets != -100
+        picked = logprobs[keep].gather(-1, targets[keep][:, None])
+        out.append((float(picked.sum()), int(keep.sum())))
+    return out
+
+
+def hand_built_voxtral(model: HFAudioLM, request: ContextRequest) -> list[tuple[float, int]]:
+    """Voxtral's processor takes no audio with text, so the reference is laid out by hand as
+    mistral-common's chat template lays out one audio: ``[BEGIN_AUDIO]`` + one ``[AUDIO]`` per
+    1280 samples of the audio padded to whole 30 s windows (12.5 tokens/s); the features are
+    the processor's own (its chat-template path)."""
+    import math
+
+    import torch
+
+    tok, processor = model.tokenizer, model.processor
+    samples = audio_module.read_audio(request.context_audio, 16000)
+    window = 30 * 16000
+    n_audio = math.ceil(math.ceil(len(samples) / window) * window / 1280)
+    features = processor._retrieve_input_features(
+        [samples],
+        3000,
+        sampling_rate=16000,
+        padding=True,
+        pad_to_multiple_of=window,
+        return_tensors="pt",
+    )
+    begin, audio = tok.convert_tokens_to_ids(["[BEGIN_AUDIO]", "[AUDIO]"])
+    context = tok(request.prefix)["input_ids"] + [begin] + [audio] * n_audio
+    out = []
+    for cont in request.continuations:
+        ids = torch.tensor([context + tok(cont, add_special_tokens=False)["input_ids"]])
+        labels = ids.clone()
+        labels[:, : len(context)] = -100
+        with torch.no_grad():
+            logits = model.model(input_ids=ids, input_features=features).logits
         logprobs = torch.log_softmax(logits[0, :-1].float(), dim=-1)
         targets = labels[0, 1:]
         keep = targets != -100

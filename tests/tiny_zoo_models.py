@@ -195,3 +195,35 @@ def make_gemma3n(directory: str | Path, seed: int = 0) -> Path:
     model = Gemma3nForConditionalGeneration(config)
     processor = Gemma3nProcessor(Gemma3nAudioFeatureExtractor(), SiglipImageProcessor(), tokenizer)
     return _save(model, processor, directory)
+
+
+def make_voxtral(directory: str | Path, seed: int = 0) -> Path:
+    """Voxtral: Whisper-style encoder (30 s windows of 1500 frames) + Llama LM. The audio
+    hidden/intermediate ratio is the released one (1:4), so one window is 375 audio tokens,
+    as mistral-common counts them. The processor wraps the tiny BPE (the released checkpoints
+    use a mistral-common Tekken tokenizer), which is all the adapter reads from it."""
+    import torch
+    from transformers import (
+        VoxtralConfig,
+        VoxtralForConditionalGeneration,
+        VoxtralProcessor,
+        WhisperFeatureExtractor,
+    )
+
+    directory = Path(directory)
+    tokenizer = named_tokenizer(directory, {"audio_token": "[AUDIO]"}, ("[BEGIN_AUDIO]",))
+    config = VoxtralConfig(
+        audio_config={
+            "hidden_size": 16,
+            "intermediate_size": 64,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "num_mel_bins": 128,
+        },
+        text_config={"model_type": "llama", "vocab_size": len(tokenizer), **TEXT, "head_dim": 16},
+        audio_token_id=tokenizer.audio_token_id,
+    )
+    torch.manual_seed(seed)
+    model = VoxtralForConditionalGeneration(config)
+    processor = VoxtralProcessor(WhisperFeatureExtractor(feature_size=128), tokenizer)
+    return _save(model, processor, directory)

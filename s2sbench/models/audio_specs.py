@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from s2sbench.errors import ModelError
-from s2sbench.models.audio_families import phi4_multimodal
+from s2sbench.models.audio_families import phi4_multimodal, voxtral
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,8 @@ class AudioLMSpec:
     (Phi-4's conformer): it turns a batch's ids and per-row audio features into
     ``inputs_embeds`` with every audio encoded alone, so no score depends on
     which other audios share its batch.
+    ``encode_s2t`` is set for processors that cannot take audio with plain text
+    (Voxtral): it lays out the S2T context ids, continuation ids and audio inputs itself.
     ``verified`` says how the entry was checked (shown by ``docs/models.md``).
     """
 
@@ -46,6 +48,7 @@ class AudioLMSpec:
     feature_keys: tuple[str, ...]
     mrope: bool = False
     embed_rows: Callable[[Any, dict[str, Any], list[dict[str, Any]]], dict[str, Any]] | None = None
+    encode_s2t: Callable[..., tuple[list[int], list[list[int]], dict[str, Any]]] | None = None
     verified: str = "tiny random instance in tests"
 
 
@@ -130,6 +133,19 @@ GEMMA3N = AudioLMSpec(
     feature_keys=("input_features", "input_features_mask"),
 )
 
+VOXTRAL = AudioLMSpec(
+    model_type="voxtral",
+    model_class="VoxtralForConditionalGeneration",
+    processor_class="VoxtralProcessor",
+    audio_kwarg="audio",  # unused: the processor takes no audio with plain text (see voxtral.py)
+    audio_token="[AUDIO]",
+    placeholder="[BEGIN_AUDIO][AUDIO]",  # fingerprint only; ids are built by encode_s2t
+    sampling_rate=16000,
+    max_seconds=1800.0,  # the model card's limit for transcription (30 min, 30 s encoder windows)
+    feature_keys=voxtral.AUDIO_KEYS,
+    encode_s2t=voxtral.encode_s2t,
+)
+
 AUDIO_LM_SPECS: dict[str, AudioLMSpec] = {
     spec.model_type: spec
     for spec in (
@@ -139,6 +155,7 @@ AUDIO_LM_SPECS: dict[str, AudioLMSpec] = {
         QWEN3_OMNI_MOE_THINKER,
         PHI4_MULTIMODAL,
         GEMMA3N,
+        VOXTRAL,
     )
 }
 

@@ -25,8 +25,9 @@ to the batch's widest, masks included). No cache outlives its batch. Models
 with multimodal rotary positions (``spec.mrope``) get no hand-built position
 ids (so no cache reuse) and their per-call ``rope_deltas`` are cleared around
 every forward. Families whose audio encoder depends on padding (``spec.embed_rows``:
-Phi-4) get every audio encoded alone, and a text model's final logit soft-cap (Gemma 3n)
-is applied before the log-softmax, as the model's own logits apply it.
+Phi-4) get every audio encoded alone, families whose processor takes no audio with plain
+text (``spec.encode_s2t``: Voxtral) build their S2T ids themselves, and a text model's final
+logit soft-cap (Gemma 3n) is applied before the log-softmax, as the model's own logits apply it.
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ class HFAudioLM:
             allow_pickle=allow_pickle,
         )
         self.spec: AudioLMSpec = spec_for(getattr(config, "model_type", None), self.pretrained)
+        self._config = config  # families that lay out S2T ids themselves read it
         # reusing a context cache needs hand-built position ids: never for multimodal rotary ones
         self.reuse_context = self.reuse_context and not self.spec.mrope
         self._dtype = dtype_name(dtype, config)
@@ -203,6 +205,11 @@ class HFAudioLM:
         if request.context_audio is None:
             raise ModelError("request has neither context text nor audio", where=where)
         pieces = self.loader.load(Path(request.context_audio))
+        if self.spec.encode_s2t is not None:
+            ids, tails, audio = self.spec.encode_s2t(
+                self.processor, self._config, request.prefix, pieces, request.continuations, where
+            )
+            return Unit(index, ids, tails, audio)
         context = request.prefix + self.spec.placeholder * len(pieces)
         hint = (
             f"check AudioLMSpec.audio_kwarg ('{self.spec.audio_kwarg}') of {self.spec.model_type}"
