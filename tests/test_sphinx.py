@@ -119,3 +119,22 @@ def test_fingerprint_changes_with_decoder_settings():
     assert fast.fingerprint()["asr"]["hmm"].endswith("en-us")
     assert fast.fingerprint() != full.fingerprint()
     assert fast.transcriber.key != full.transcriber.key
+
+
+def test_a_transcript_does_not_depend_on_what_the_decoder_heard_before() -> None:
+    """Workers decode files in scheduling order; each transcript must be the same anyway.
+
+    Uses story-length contexts of the sample suite: on those, pocketsphinx's carried-over
+    feature state changed transcripts before the decoder was reset per utterance.
+    """
+    from s2sbench.models.sphinx_asr import decode, decoder_config, make_decoder, read_pcm16
+    from s2sbench.tasks.registry import BUILTIN_TASKS
+    from s2sbench.tasks.sample_audio import ensure_sample_audio
+
+    audio_dir = ensure_sample_audio(BUILTIN_TASKS["sample_story_en"]).audio_dir
+    assert audio_dir is not None
+    pcm = [read_pcm16(audio_dir / f"{uttid}.wav") for uttid in (0, 2, 4, 6)]
+    config = decoder_config()
+    fresh = [decode(make_decoder(config), p) for p in pcm]
+    decoder = make_decoder(config)
+    assert [decode(decoder, p) for p in reversed(pcm)] == list(reversed(fresh))

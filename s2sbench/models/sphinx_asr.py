@@ -90,6 +90,7 @@ def decoder_config(
         "preset": preset,
         "options": {**DECODER_PRESETS[preset], **(options or {})},
         "pocketsphinx": _pocketsphinx_version(),
+        "features": "reset per utterance",
     }
 
 
@@ -116,7 +117,14 @@ def read_pcm16(path: Path) -> bytes:
 
 
 def decode(decoder: Any, pcm: bytes) -> str:
-    """One utterance -> lower-case words (fillers such as ``<sil>`` and ``[noise]`` dropped)."""
+    """One utterance -> lower-case words (fillers such as ``<sil>`` and ``[noise]`` dropped).
+
+    The feature pipeline is reset first: pocketsphinx otherwise carries its
+    normalisation state from one utterance to the next, so a transcript would
+    depend on which files the same worker decoded before it (and so on the
+    number of workers and their scheduling).
+    """
+    decoder.reinit_feat()
     decoder.start_utt()
     decoder.process_raw(pcm, full_utt=True)
     decoder.end_utt()
