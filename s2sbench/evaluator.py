@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from tqdm.auto import tqdm
 
@@ -31,7 +31,17 @@ from s2sbench.scores.store import ScoreStore, model_id
 from s2sbench.tasks.item import Task
 from s2sbench.tasks.registry import SAMPLE_SUITE, TaskSpec, resolve_tasks
 
-__all__ = ["Cell", "EvalResult", "Evaluation", "evaluate", "prepare_evaluation", "sample_rows"]
+T = TypeVar("T")
+
+__all__ = [
+    "Cell",
+    "EvalResult",
+    "Evaluation",
+    "evaluate",
+    "prepare_evaluation",
+    "sample_rows",
+    "store_as_scored",
+]
 
 
 def _check_scores(request: ContextRequest, scores: list[ContinuationScore]) -> None:
@@ -80,16 +90,15 @@ def _with_sample_audio(
     return out
 
 
-def _score_pending(
-    results: Iterator[tuple[int, list[ContinuationScore]]],
-    plan: Evaluation,
-    progress: bool,
+def store_as_scored(
+    results: Iterable[T], put: Callable[[T], None], total: int, progress: bool
 ) -> None:
-    """Check and store each result as it arrives: a kill loses at most the batch in flight."""
-    bar = tqdm(total=len(plan.pending), desc="scoring", unit="ctx", disable=not progress or None)
+    """Store each result as it arrives, under one progress bar: a kill loses at most the batch
+    in flight. ``evaluate`` and the Ray sweep (several evaluations, one pool) both use it."""
+    bar = tqdm(total=total, desc="scoring", unit="ctx", disable=not progress or None)
     try:
-        for index, scores in results:
-            plan.put(index, scores)
+        for result in results:
+            put(result)
             bar.update(1)
     finally:
         bar.close()
@@ -308,5 +317,10 @@ def evaluate(
         model, model_args, tasks, conditions, executor=executor, **options
     ) as plan:
         if plan.pending:
-            _score_pending(plan.stream(executor, executor_args), plan, progress)
+            store_as_scored(
+                plan.stream(executor, executor_args),
+                lambda result: plan.put(*result),
+                len(plan.pending),
+                progress,
+            )
         return plan.finish()

@@ -267,9 +267,7 @@ class _SweepRun:
         """Plan every unfinished checkpoint, score them all on one pool, then finish each."""
         from contextlib import ExitStack
 
-        from tqdm.auto import tqdm
-
-        from s2sbench.evaluator import prepare_evaluation
+        from s2sbench.evaluator import prepare_evaluation, store_as_scored
         from s2sbench.executors import check_executor
         from s2sbench.executors.ray_sweep import CheckpointWork, sweep_scores
 
@@ -291,22 +289,20 @@ class _SweepRun:
             work = [CheckpointWork(c.path, p.pending, p.mid) for c, p in zip(todo, plans)]
             total = sum(len(p.pending) for p in plans)
             self.say(f"scoring {len(todo)} checkpoints ({total} contexts) on the {executor} pool")
-            bar = tqdm(total=total, desc="scoring", unit="ctx", disable=not self.progress or None)
-            try:
-                if total:
-                    runtime = plans[0].runtime
-                    for unit, index, scores in sweep_scores(
+            if total:
+                store_as_scored(
+                    sweep_scores(
                         self.model,
                         self.base_args,
-                        runtime,
+                        plans[0].runtime,
                         work,
                         executor_args,
                         self.pretrained_key,
-                    ):
-                        plans[unit].put(index, scores)
-                        bar.update(1)
-            finally:
-                bar.close()
+                    ),
+                    lambda result: plans[result[0]].put(result[1], result[2]),
+                    total,
+                    self.progress,
+                )
             for ckpt, plan, signature in zip(todo, plans, signatures):
                 self.finish_checkpoint(ckpt, signature, plan.finish().to_json())
         return [c.name for c in todo]
