@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from s2sbench.errors import StoreError
 
@@ -41,6 +42,35 @@ def write_atomic(path: Path, text: str) -> None:
             f"cannot write {path} ({exc.strerror})",
             hint="free disk space or fix permissions; the previous file is unchanged",
         ) from None
+
+
+def lock_directory(directory: Path, lock_name: str, writer: str) -> IO[str]:
+    """Hold ``directory``'s lock file, or refuse: two writers would interleave their files.
+
+    ``writer`` names who holds it in the message ("run", "sweep"). Release with
+    :func:`unlock`.
+    """
+    try:
+        handle = open(Path(directory) / lock_name, "a+")  # noqa: SIM115
+    except OSError as exc:
+        raise StoreError(
+            f"cannot write to the {writer} directory {directory} ({exc.strerror})",
+            hint="choose a writable --output-path",
+        ) from None
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise StoreError(
+            f"another s2sbench {writer} is writing {directory}",
+            hint="wait for it to finish or use another --output-path",
+        ) from None
+    return handle
+
+
+def unlock(handle: IO[str]) -> None:
+    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    handle.close()
 
 
 def remove_stale_temps(directory: Path) -> list[Path]:

@@ -12,7 +12,6 @@ never silently skipped. A lock file keeps two runs from writing one store.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -25,7 +24,7 @@ from typing import IO, Any
 
 from s2sbench.errors import StoreError
 from s2sbench.models.base import ContinuationScore
-from s2sbench.reports.io import remove_stale_temps
+from s2sbench.reports.io import lock_directory, remove_stale_temps, unlock
 from s2sbench.requests.build import ContextRequest
 
 STORE_NAME = "scores.jsonl"
@@ -124,21 +123,12 @@ class ScoreStore:
             )
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            self._lock = open(self.directory / LOCK_NAME, "a+")  # noqa: SIM115
         except OSError as exc:
             raise StoreError(
                 f"cannot write to output directory {self.directory} ({exc.strerror})",
                 hint="choose a writable --output-path",
             ) from None
-        try:
-            fcntl.flock(self._lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            self._lock.close()
-            self._lock = None
-            raise StoreError(
-                f"another s2sbench run is writing {self.directory}",
-                hint="wait for it to finish or use another --output-path",
-            ) from None
+        self._lock = lock_directory(self.directory, LOCK_NAME, "run")
         path = self.directory / STORE_NAME
         try:
             remove_stale_temps(self.directory)  # half-written results of a killed run
@@ -232,8 +222,7 @@ class ScoreStore:
             except OSError as exc:
                 error = error or exc
         if self._lock is not None:
-            fcntl.flock(self._lock.fileno(), fcntl.LOCK_UN)
-            self._lock.close()
+            unlock(self._lock)
             self._lock = None
         if error is not None and not self._failed:
             raise StoreError(
