@@ -17,25 +17,19 @@ import pytest
 
 pytest.importorskip("transformers")
 
+import tiny_granite_models as granite  # noqa: E402
 import tiny_omni_models as omni  # noqa: E402
 import tiny_zoo_models as zoo  # noqa: E402
-from tiny_audio_models import make_qwen2_audio, write_wav  # noqa: E402
+from tiny_audio_models import make_qwen2_audio  # noqa: E402
+from zoo_requests import s2t_requests, scores_of  # noqa: E402
 
 import s2sbench.data.audio as audio_module  # noqa: E402
 from s2sbench.models.audio_specs import AUDIO_LM_SPECS  # noqa: E402
 from s2sbench.models.hf_audio import HFAudioLM  # noqa: E402
-from s2sbench.requests.build import ContextRequest, build_requests  # noqa: E402
+from s2sbench.requests.build import ContextRequest  # noqa: E402
 from s2sbench.requests.conditions import Condition  # noqa: E402
-from s2sbench.requests.prompts import get_template  # noqa: E402
-from s2sbench.tasks.item import Item, Task  # noqa: E402
 
 TOL = 1e-5
-STORIES = (
-    ("The cat sat on the mat.", ("It was happy.", "It flew to the moon.", "Then it slept.")),
-    ("She went to the market.", ("She bought bread.", "She ate the sun.")),
-    ("After the rain stopped, the children ran outside.", ("They played.", "They cried.")),
-    ("Tom forgot his keys.", ("He waited.", "He sang.")),
-)
 BUILDERS: dict[str, Callable[[Path], Path]] = {
     "qwen2_audio": make_qwen2_audio,
     "audioflamingo3": zoo.make_audio_flamingo3,
@@ -44,19 +38,8 @@ BUILDERS: dict[str, Callable[[Path], Path]] = {
     "phi4_multimodal": zoo.make_phi4_multimodal,
     "gemma3n": zoo.make_gemma3n,
     "voxtral": zoo.make_voxtral,
+    "granite_speech": lambda directory: granite.make_granite_speech(directory, lora=True),
 }
-
-
-@pytest.fixture(scope="session")
-def zoo_wavs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    root = tmp_path_factory.mktemp("zoo_wavs")
-    lengths = (1.0, 2.5, 1.7, 3.0, 1.0)
-    return [
-        write_wav(
-            root / f"{i}.wav", sec, rate=16000 if i != 1 else 22050, freq=200 + 90 * i, seed=i
-        )
-        for i, sec in enumerate(lengths)
-    ]
 
 
 @pytest.fixture(scope="session", params=sorted(BUILDERS))
@@ -68,21 +51,6 @@ def family(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     except ImportError as exc:
         pytest.skip(f"{name}: cannot build offline here: {str(exc).splitlines()[0]}")
     return name, directory, HFAudioLM(pretrained=str(directory), dtype="float32", batch_size=4)
-
-
-def s2t_requests(audio: list[Path]) -> list[ContextRequest]:
-    items = tuple(
-        Item(str(i), "en", text, conts, 0, context_audio=path)
-        for i, ((text, conts), path) in enumerate(zip(STORIES, audio))
-    )
-    task = Task("zoo_story", "story", "en", items)
-    return build_requests(task, Condition.S2T, get_template("reference"))
-
-
-def scores_of(model: HFAudioLM, requests: list[ContextRequest]) -> list[list]:
-    out = dict(model.score(requests))
-    assert sorted(out) == list(range(len(requests)))
-    return [out[i] for i in range(len(requests))]
 
 
 def hand_built(model: HFAudioLM, request: ContextRequest) -> list[tuple[float, int]]:
@@ -105,6 +73,8 @@ def hand_built(model: HFAudioLM, request: ContextRequest) -> list[tuple[float, i
         )
 
     n_context = encode(context)["input_ids"].shape[1]
+    if getattr(model.model, "_hf_peft_config_loaded", False):
+        model.model.enable_adapters()  # as Granite Speech's generate() does when given audio
     out = []
     for cont in request.continuations:
         inputs = {k: v for k, v in encode(context + cont).items() if k != "num_audio_tokens"}

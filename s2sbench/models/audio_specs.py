@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from s2sbench.errors import ModelError
-from s2sbench.models.audio_families import phi4_multimodal, voxtral
+from s2sbench.models.audio_families import granite_speech, phi4_multimodal, voxtral
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,10 @@ class AudioLMSpec:
     which other audios share its batch.
     ``encode_s2t`` is set for processors that cannot take audio with plain text
     (Voxtral): it lays out the S2T context ids, continuation ids and audio inputs itself.
+    ``check_loaded`` refuses loaded weights the family cannot score as specified, and
+    ``set_audio_mode`` switches the model per batch between its audio and text
+    behaviour (Granite Speech: a LoRA adapter for audio input only; batches never
+    mix the two conditions).
     ``verified`` says how the entry was checked (shown by ``docs/models.md``).
     """
 
@@ -49,6 +53,8 @@ class AudioLMSpec:
     mrope: bool = False
     embed_rows: Callable[[Any, dict[str, Any], list[dict[str, Any]]], dict[str, Any]] | None = None
     encode_s2t: Callable[..., tuple[list[int], list[list[int]], dict[str, Any]]] | None = None
+    check_loaded: Callable[[Any, str], None] | None = None
+    set_audio_mode: Callable[[Any, bool], None] | None = None
     verified: str = "tiny random instance in tests"
 
 
@@ -146,6 +152,25 @@ VOXTRAL = AudioLMSpec(
     encode_s2t=voxtral.encode_s2t,
 )
 
+GRANITE_SPEECH = AudioLMSpec(
+    model_type="granite_speech",
+    model_class="GraniteSpeechForConditionalGeneration",
+    processor_class="GraniteSpeechProcessor",
+    audio_kwarg="audio",
+    audio_token="<|audio|>",
+    placeholder="<|audio|>",
+    sampling_rate=16000,
+    # block-attention conformer with no fixed window, and no limit on the model card: the
+    # long-audio policy does not apply; cut long contexts when building the dataset
+    max_seconds=None,
+    feature_keys=granite_speech.AUDIO_KEYS,
+    embed_rows=granite_speech.embed_audio_rows,
+    check_loaded=granite_speech.check_audio_adapter,
+    set_audio_mode=granite_speech.use_audio_adapter,
+    verified="tiny random instance with and without its audio LoRA adapter, checks (a)(b)(c) "
+    "in CI stage 2 (its feature extractor needs torchaudio)",
+)
+
 AUDIO_LM_SPECS: dict[str, AudioLMSpec] = {
     spec.model_type: spec
     for spec in (
@@ -156,6 +181,7 @@ AUDIO_LM_SPECS: dict[str, AudioLMSpec] = {
         PHI4_MULTIMODAL,
         GEMMA3N,
         VOXTRAL,
+        GRANITE_SPEECH,
     )
 }
 

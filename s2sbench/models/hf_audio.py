@@ -1,6 +1,6 @@
 """``hf-audio``: audio LLMs (audio + text in, text logits out): Qwen2-Audio, Audio Flamingo 3,
-Qwen2.5-Omni / Qwen3-Omni thinkers, Phi-4-multimodal, Gemma 3n (see :mod:`audio_specs`,
-docs/models.md).
+Qwen2.5-Omni / Qwen3-Omni thinkers, Phi-4-multimodal, Gemma 3n, Voxtral, Granite Speech (see
+:mod:`audio_specs`, docs/models.md).
 
 One model gives both conditions, so their gap is the model's own. S2T reads
 ``prefix + <audio placeholder> + continuation`` (the processor expands the
@@ -25,8 +25,10 @@ to the batch's widest, masks included). No cache outlives its batch. Models
 with multimodal rotary positions (``spec.mrope``) get no hand-built position
 ids (so no cache reuse) and their per-call ``rope_deltas`` are cleared around
 every forward. Families whose audio encoder depends on padding (``spec.embed_rows``:
-Phi-4) get every audio encoded alone, families whose processor takes no audio with plain
-text (``spec.encode_s2t``: Voxtral) build their S2T ids themselves, and a text model's final
+Phi-4, Granite Speech) get every audio encoded alone; families that switch weights by
+modality (``spec.set_audio_mode``: Granite's audio-only LoRA) are told per batch, and text
+and audio requests are batched apart; families whose processor takes no audio with plain
+text (``spec.encode_s2t``: Voxtral) build their S2T ids themselves; and a text model's final
 logit soft-cap (Gemma 3n) is applied before the log-softmax, as the model's own logits apply it.
 """
 
@@ -155,6 +157,8 @@ class HFAudioLM:
             self._rope = RopeState(model)
             text_config = model.config.get_text_config()
             self._softcap = getattr(text_config, "final_logit_softcapping", None)
+            if self.spec.check_loaded is not None:
+                self.spec.check_loaded(model, self.pretrained)
         return self.weights.get()
 
     def _check_processor(self) -> None:
@@ -306,6 +310,8 @@ class HFAudioLM:
         import torch
 
         self.load()
+        if self.spec.set_audio_mode is not None:  # batches never mix conditions (see score)
+            self.spec.set_audio_mode(self.model, units[0].audio is not None)
         with torch.inference_mode():
             self._rope.reset()
             sums = None
@@ -325,8 +331,11 @@ class HFAudioLM:
 
     def score(self, requests: Sequence[ContextRequest]) -> Iterator[Scored]:
         """Requests in windows of ``WINDOW`` (a window's audio features are held at once); each
-        request is one batching unit that costs its number of continuations."""
+        request is one batching unit that costs its number of continuations. Text and audio
+        requests are batched apart, so a family can switch modes per batch (Granite's LoRA)."""
         for start in range(0, len(requests), WINDOW):
             stop = min(start + WINDOW, len(requests))
             units = [self._unit(i, requests[i]) for i in range(start, stop)]
-            yield from score_units(self.batcher, units, self._forward)
+            for heard in (False, True):
+                group = [unit for unit in units if (unit.audio is not None) == heard]
+                yield from score_units(self.batcher, group, self._forward)

@@ -48,6 +48,7 @@ SMALL_FILES = (
     "preprocessor_config.json",
     "processor_config.json",
     "chat_template.jinja",
+    "adapter_config.json",  # a PEFT adapter loaded with the weights (Granite Speech's LoRA)
 )
 MIB = 1 << 20
 MAX_LENGTH_KEYS = ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length")
@@ -291,6 +292,12 @@ def load_preprocessor(
         return cls.from_pretrained(
             str(local or path), trust_remote_code=trust_remote_code, **kwargs
         )
+    except ImportError as exc:  # e.g. Granite Speech's feature extractor without torchaudio
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(
+            f"cannot build the processor of '{path}': {first}",
+            hint="install the package it names (see docs/models.md for each family's needs)",
+        ) from None
     except (OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(

@@ -10,6 +10,7 @@ added frames as padding, which is what the extractor itself does for a batch.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from s2sbench.errors import ModelError
@@ -77,3 +78,37 @@ class RopeState:
     def reset(self) -> None:
         for module in self.holders:
             module.rope_deltas = None
+
+
+def embed_each_audio(
+    inputs: dict[str, Any],
+    token_embeds: Any,
+    audio_token_id: int,
+    audio: list[dict[str, Any]],
+    embed_row: Callable[[int, dict[str, Any]], Any],
+    where: str,
+) -> dict[str, Any]:
+    """``inputs`` with ``input_ids`` replaced by ``inputs_embeds``, each audio row encoded alone.
+
+    For encoders whose output depends on padding (Phi-4, Granite Speech):
+    ``token_embeds`` are the batch's text embeddings; ``embed_row(row, features)``
+    returns that row's embeddings with its own audio (``audio`` holds the
+    per-request features of the rows that contain audio tokens, in row order, as
+    :meth:`HFAudioLM._inputs` passes them), so no score depends on which other
+    audios share its batch.
+    """
+    import torch
+
+    ids = inputs["input_ids"]
+    with_audio = (ids == audio_token_id).any(dim=1).nonzero().flatten().tolist()
+    if len(with_audio) != len(audio):
+        raise ModelError(
+            f"{len(with_audio)} rows hold audio tokens but {len(audio)} audios were featurised",
+            where=where,
+            hint="a continuation must not contain the audio token text",
+        )
+    rows = list(token_embeds.unbind(0))
+    for row, features in zip(with_audio, audio):
+        rows[row] = embed_row(row, features)
+    rest = {key: value for key, value in inputs.items() if key != "input_ids"}
+    return {**rest, "inputs_embeds": torch.stack(rows)}

@@ -15,38 +15,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from s2sbench.errors import ModelError
+from s2sbench.models.audio_families.inputs import embed_each_audio
 
 AUDIO_KEYS = ("audio_input_features", "audio_embed_sizes")
 
 
 def embed_audio_rows(model: Any, inputs: dict[str, Any], audio: list[dict[str, Any]]) -> dict:
-    """``inputs`` with ``input_ids`` replaced by ``inputs_embeds`` carrying each row's audio.
-
-    ``audio`` holds the per-request features of the rows that contain audio
-    tokens, in row order (as :meth:`HFAudioLM._inputs` passes them).
-    """
-    import torch
-
+    """``inputs`` with ``inputs_embeds`` carrying each row's audio, encoded alone."""
     body = model.model
     ids = inputs["input_ids"]
     extend = body.embed_tokens_extend
-    with_audio = (ids == extend.audio_token_id).any(dim=1).nonzero().flatten().tolist()
-    if len(with_audio) != len(audio):
-        raise ModelError(
-            f"{len(with_audio)} rows hold audio tokens but {len(audio)} audios were featurised",
-            where="phi4_multimodal batch",
-            hint="a continuation must not contain the audio token text",
-        )
     embeds = body.embed_tokens(ids)
-    rows = list(embeds.unbind(0))
-    for row, features in zip(with_audio, audio):
-        rows[row] = extend.audio_embed(
+
+    def embed_row(row: int, features: dict[str, Any]) -> Any:
+        return extend.audio_embed(
             ids[row : row + 1],
             embeds[row : row + 1],
             audio_input_features=features["audio_input_features"].to(ids.device, model.dtype),
             audio_embed_sizes=features["audio_embed_sizes"].to(ids.device),
             audio_projection_mode="speech",
         )[0]
-    rest = {key: value for key, value in inputs.items() if key != "input_ids"}
-    return {**rest, "inputs_embeds": torch.stack(rows)}
+
+    return embed_each_audio(
+        inputs, embeds, extend.audio_token_id, audio, embed_row, "phi4_multimodal batch"
+    )

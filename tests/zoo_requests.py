@@ -1,0 +1,48 @@
+"""Requests shared by the audio-LLM zoo tests (test_model_zoo, test_granite_speech).
+
+Four short English stories with 2-3 endings each; their audio is the ``zoo_wavs``
+fixture of conftest.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from s2sbench.requests.build import ContextRequest, build_requests
+from s2sbench.requests.conditions import Condition
+from s2sbench.requests.prompts import get_template
+from s2sbench.tasks.item import Item, Task
+
+STORIES = (
+    ("The cat sat on the mat.", ("It was happy.", "It flew to the moon.", "Then it slept.")),
+    ("She went to the market.", ("She bought bread.", "She ate the sun.")),
+    ("After the rain stopped, the children ran outside.", ("They played.", "They cried.")),
+    ("Tom forgot his keys.", ("He waited.", "He sang.")),
+)
+
+
+def zoo_requests(condition: Condition, audio: list[Path] | None = None) -> list[ContextRequest]:
+    """The stories under ``condition``; with ``audio``, one file per story (as many as given)."""
+    stories = STORIES if audio is None else STORIES[: len(audio)]
+    items = tuple(
+        Item(str(i), "en", text, conts, 0, context_audio=None if audio is None else audio[i])
+        for i, (text, conts) in enumerate(stories)
+    )
+    task = Task("zoo_story", "story", "en", items)
+    return build_requests(task, condition, get_template("reference"))
+
+
+def s2t_requests(audio: list[Path]) -> list[ContextRequest]:
+    return zoo_requests(Condition.S2T, audio)
+
+
+def t2t_requests() -> list[ContextRequest]:
+    return zoo_requests(Condition.T2T)
+
+
+def scores_of(model: Any, requests: list[ContextRequest]) -> list[list]:
+    """Every request's scores, in request order (the adapter yields them as batches finish)."""
+    out = dict(model.score(requests))
+    assert sorted(out) == list(range(len(requests)))
+    return [out[i] for i in range(len(requests))]
