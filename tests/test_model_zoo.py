@@ -21,7 +21,7 @@ import tiny_granite_models as granite  # noqa: E402
 import tiny_omni_models as omni  # noqa: E402
 import tiny_zoo_models as zoo  # noqa: E402
 from tiny_audio_models import make_qwen2_audio  # noqa: E402
-from zoo_requests import s2t_requests, scores_of  # noqa: E402
+from zoo_requests import s2t_requests, scores_of, t2t_requests  # noqa: E402
 
 import s2sbench.data.audio as audio_module  # noqa: E402
 from s2sbench.models.audio_specs import AUDIO_LM_SPECS  # noqa: E402
@@ -144,13 +144,21 @@ def test_a_scores_equal_hand_built_forward_with_label_mask(family, zoo_wavs) -> 
             assert score.logprob_sum == pytest.approx(logprob, abs=TOL), name
 
 
-def test_b_batch_size_one_and_four_agree(family, zoo_wavs) -> None:
+def test_b_batch_size_and_padding_side_do_not_change_scores(family, zoo_wavs) -> None:
+    """Batch 4 (left padding, the default) = batch 4 right-padded = batch 1, for S2T and T2T
+    requests scored in one call (audios of four lengths, texts of four lengths)."""
     name, directory, model = family
     single = HFAudioLM(pretrained=str(directory), dtype="float32", batch_size=1)
-    requests = s2t_requests(zoo_wavs[:4])
-    for a, b in zip(scores_of(model, requests), scores_of(single, requests)):
-        assert [s.n_tokens for s in a] == [s.n_tokens for s in b], name
-        assert all(abs(x.logprob_sum - y.logprob_sum) <= TOL for x, y in zip(a, b)), name
+    right = HFAudioLM(
+        pretrained=str(directory), dtype="float32", batch_size=4, padding_side="right"
+    )
+    assert model.padding_side == "left"
+    requests = s2t_requests(zoo_wavs[:4]) + t2t_requests()
+    reference = scores_of(single, requests)
+    for other in (model, right):
+        for a, b in zip(scores_of(other, requests), reference):
+            assert [s.n_tokens for s in a] == [s.n_tokens for s in b], name
+            assert all(abs(x.logprob_sum - y.logprob_sum) <= TOL for x, y in zip(a, b)), name
 
 
 def test_c_changing_only_the_audio_changes_every_score(family, zoo_wavs) -> None:

@@ -13,23 +13,22 @@ join) and leave a non-empty tail, or the item is named in a ModelError. For
 S2T the input is the processor's expanded context ids + that tail (the
 placeholder ends in a special token, so nothing merges across it).
 
-Each context audio is decoded and featurised once per request, and all
-continuations of a context are scored in one batch. By default the contexts
-of a batch run once (audio encoder included) and their continuations read a
-fresh batch-expanded copy of that KV cache; ``reuse_context=False``, or a
-cache that cannot be copied (sliding-window, hybrid), scores full sequences.
-Both give the same numbers (tested). Text is right-padded here, never by a
-processor (whose ``padding_side`` would also flip audio features); audio keeps
-the feature extractor's padding (features padded per request are zero-padded
-to the batch's widest, masks included). No cache outlives its batch. Models
-with multimodal rotary positions (``spec.mrope``) get no hand-built position
-ids (so no cache reuse) and their per-call ``rope_deltas`` are cleared around
-every forward. Families whose audio encoder depends on padding (``spec.embed_rows``:
-Phi-4, Granite Speech) get every audio encoded alone; families that switch weights by
-modality (``spec.set_audio_mode``: Granite's audio-only LoRA) are told per batch, and text
-and audio requests are batched apart; families whose processor takes no audio with plain
-text (``spec.encode_s2t``: Voxtral) build their S2T ids themselves; and a text model's final
-logit soft-cap (Gemma 3n) is applied before the log-softmax, as the model's own logits apply it.
+Each context audio is decoded and featurised once per request, and all continuations of a
+context are scored in one batch. By default the contexts of a batch run once (audio encoder
+included) and their continuations read a fresh batch-expanded copy of that KV cache;
+``reuse_context=False``, or a cache that cannot be copied (sliding-window, hybrid), scores full
+sequences. Both give the same numbers (tested). Text is padded here on ``padding_side`` (left
+by default), never by a processor (whose ``padding_side`` would also flip audio features), with
+position ids that count real tokens only; audio keeps the feature extractor's padding (features
+padded per request are zero-padded to the batch's widest, masks included). No cache outlives
+its batch. Models with multimodal rotary positions (``spec.mrope``) get no hand-built position
+ids (so no cache reuse) and their per-call ``rope_deltas`` are cleared around every forward.
+Families whose audio encoder depends on padding (``spec.embed_rows``: Phi-4, Granite Speech)
+get every audio encoded alone; families that switch weights by modality
+(``spec.set_audio_mode``: Granite's audio-only LoRA) are told per batch, and text and audio
+requests are batched apart; families whose processor takes no audio with plain text
+(``spec.encode_s2t``: Voxtral) build their S2T ids themselves; and a text model's final logit
+soft-cap (Gemma 3n) is applied before the log-softmax, as the model's own logits apply it.
 """
 
 from __future__ import annotations
@@ -42,10 +41,16 @@ from pathlib import Path
 from typing import Any
 
 from s2sbench.data.audio import AudioLoader, check_policy
-from s2sbench.errors import ModelError
+from s2sbench.errors import ConfigError, ModelError
 from s2sbench.models.audio_families.inputs import RopeState, split_continuation, stack_features
 from s2sbench.models.audio_specs import AudioLMSpec, spec_for
-from s2sbench.models.batching import AutoBatcher, CannotReuseCache, expand_cache, pad_rows
+from s2sbench.models.batching import (
+    AutoBatcher,
+    CannotReuseCache,
+    expand_cache,
+    pad_rows,
+    positions_from_mask,
+)
 from s2sbench.models.hf_loading import (
     LazyModel,
     dtype_name,
@@ -93,6 +98,7 @@ class HFAudioLM:
         trust_remote_code: bool = False,
         allow_pickle: bool = False,
         reuse_context: bool = True,
+        padding_side: str = "left",
         **_runtime: Any,
     ):
         import transformers
@@ -103,6 +109,9 @@ class HFAudioLM:
         self.attn_implementation = attn_implementation
         self.batcher: AutoBatcher[Unit, list[Scored]] = AutoBatcher(batch_size)
         self.reuse_context = bool(reuse_context)
+        if padding_side not in ("left", "right"):
+            raise ConfigError(f"padding_side must be left or right, not '{padding_side}'")
+        self.padding_side = padding_side
         self.long_audio = check_policy(long_audio)
         config = load_config(
             pretrained,
@@ -242,18 +251,23 @@ class HFAudioLM:
         ]
         return Unit(index, expanded, tails, {k: encoded[k] for k in self.spec.feature_keys})
 
-    def _inputs(self, sequences: list[list[int]], audio: list[dict[str, Any]]) -> dict[str, Any]:
-        """Right-padded ids and mask, plus the audio inputs of the rows with audio, in order."""
-
+    def _inputs(
+        self, sequences: list[list[int]], audio: list[dict[str, Any]], side: str
+    ) -> tuple[dict[str, Any], list[int]]:
+        """Ids and mask padded on ``side``, position ids counting real tokens only (none for
+        multimodal rotary positions, which the model derives from the mask), the audio
+        inputs of the rows with audio in order; and where each row's first token sits."""
         device = self.model.device
-        ids, mask, _ = pad_rows(sequences, self.pad_id, "right", device)
+        ids, mask, offsets = pad_rows(sequences, self.pad_id, side, device)
         inputs: dict[str, Any] = {"input_ids": ids, "attention_mask": mask}
+        if not self.spec.mrope:
+            inputs["position_ids"] = positions_from_mask(mask)
         if audio and self.spec.embed_rows is not None:
-            return self.spec.embed_rows(self.model, inputs, audio)
+            return self.spec.embed_rows(self.model, inputs, audio), offsets
         for key in self.spec.feature_keys if audio else ():
             value = stack_features([item[key] for item in audio]).to(device)
             inputs[key] = value.to(self.model.dtype) if value.is_floating_point() else value
-        return inputs
+        return inputs, offsets
 
     def _sum(self, states: Any, targets: list[int]) -> float:
         """Sum of log-probs of ``targets`` given the hidden ``states`` that predict them."""
@@ -270,12 +284,14 @@ class HFAudioLM:
         """Every context + continuation as its own padded row; one sum per row."""
         rows = [(unit, tail) for unit in units for tail in unit.tails]
         audio = [unit.audio for unit, _ in rows if unit.audio is not None]
-        inputs = self._inputs([unit.context + tail for unit, tail in rows], audio)
+        sequences = [unit.context + tail for unit, tail in rows]
+        inputs, offsets = self._inputs(sequences, audio, self.padding_side)
         hidden = self.model.model(**inputs, use_cache=False).last_hidden_state
-        return [
-            self._sum(hidden[i, len(unit.context) - 1 : len(unit.context) + len(tail) - 1], tail)
-            for i, (unit, tail) in enumerate(rows)
-        ]
+        sums = []
+        for i, (unit, tail) in enumerate(rows):
+            start = offsets[i] + len(unit.context) - 1
+            sums.append(self._sum(hidden[i, start : start + len(tail)], tail))
+        return sums
 
     def _shared(self, units: list[Unit]) -> list[float]:
         """Contexts once (audio encoder included), then all continuations on an expanded cache."""
@@ -283,14 +299,14 @@ class HFAudioLM:
 
         device = self.model.device
         audio = [unit.audio for unit in units if unit.audio is not None]
-        context = self._inputs([unit.context for unit in units], audio)
+        context, offsets = self._inputs([u.context for u in units], audio, self.padding_side)
         first = self.model.model(**context, use_cache=True)
         cache = first.cache if hasattr(first, "cache") else first.past_key_values
         if cache is None:
             raise CannotReuseCache("the model returned no cache")
         owner = [u for u, unit in enumerate(units) for _ in unit.tails]
         tails = [tail for unit in units for tail in unit.tails]
-        rest = self._inputs(tails, [])
+        rest, _ = self._inputs(tails, [], "right")  # appended after each context's cache
         lengths = torch.tensor([len(units[u].context) for u in owner], device=device)
         rest["position_ids"] = lengths[:, None] + torch.arange(
             len(rest["input_ids"][0]), device=device
@@ -302,7 +318,7 @@ class HFAudioLM:
         hidden = self.model.model(**rest).last_hidden_state
         sums = []
         for r, (u, tail) in enumerate(zip(owner, tails)):
-            last = first.last_hidden_state[u, len(units[u].context) - 1][None]
+            last = first.last_hidden_state[u, offsets[u] + len(units[u].context) - 1][None]
             sums.append(self._sum(torch.cat([last, hidden[r, : len(tail) - 1]]), tail))
         return sums
 
