@@ -215,7 +215,7 @@ def test_refuses_speech_conditions_and_keeps_batching_out_of_the_fingerprint(
 
 
 def test_weights_fingerprint_follows_the_content(gpt2_dir: Path, tmp_path: Path) -> None:
-    from s2sbench.models.hf_loading import weights_fingerprint
+    from s2sbench.models.checkpoint_files import weights_fingerprint
 
     copy = shutil.copytree(gpt2_dir, tmp_path / "copy")
     assert weights_fingerprint(copy) == weights_fingerprint(gpt2_dir)

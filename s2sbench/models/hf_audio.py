@@ -51,14 +51,8 @@ from s2sbench.models.batching import (
     pad_rows,
     positions_from_mask,
 )
-from s2sbench.models.hf_loading import (
-    LazyModel,
-    dtype_name,
-    load_config,
-    load_preprocessor,
-    resolve_local_dir,
-    weights_fingerprint,
-)
+from s2sbench.models.checkpoint_files import resolve_local_dir, weights_fingerprint
+from s2sbench.models.hf_loading import LazyModel, dtype_name, load_config, load_preprocessor
 from s2sbench.models.token_scoring import (
     Scored,
     TokenUnit,

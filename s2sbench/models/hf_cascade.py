@@ -24,13 +24,9 @@ from typing import Any
 from s2sbench.data.audio import AudioLoader, check_policy
 from s2sbench.errors import ModelError
 from s2sbench.models.base import ContinuationScore
+from s2sbench.models.checkpoint_files import resolve_local_dir, weights_fingerprint
 from s2sbench.models.hf_causal import HFCausalLM
-from s2sbench.models.hf_loading import (
-    load_preprocessor,
-    load_pretrained,
-    resolve_local_dir,
-    weights_fingerprint,
-)
+from s2sbench.models.hf_loading import load_preprocessor, load_pretrained
 from s2sbench.requests.build import ContextRequest
 from s2sbench.requests.conditions import Condition
 

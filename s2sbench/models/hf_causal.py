@@ -206,14 +206,13 @@ class HFCausalLM:
     ):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        from s2sbench.models.checkpoint_files import resolve_local_dir, weights_fingerprint
         from s2sbench.models.hf_loading import (
             LazyModel,
             dtype_name,
             load_config,
             load_preprocessor,
             model_max_length,
-            resolve_local_dir,
-            weights_fingerprint,
         )
 
         if padding_side not in ("left", "right"):

@@ -1,0 +1,161 @@
+"""What a checkpoint directory holds: where it is, whether it may be loaded, and its hash.
+
+Reading files only (no torch, no transformers), so every adapter refuses the same
+things the same way before any weights load:
+
+* remote code (``auto_map`` in a config) runs only with ``trust_remote_code``;
+* pickle-only weights (``*.bin``/``*.pt`` without ``*.safetensors``) load only
+  with ``allow_pickle``, because unpickling runs arbitrary code;
+* a missing directory, config or weight file is one clear :class:`ModelError`;
+
+and a content hash keys the score cache to the exact weights and configs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from s2sbench.errors import ModelError
+
+SAFE_WEIGHTS = ("*.safetensors",)
+PICKLE_WEIGHTS = ("*.bin", "*.pt", "*.pth", "*.ckpt")
+# Files besides weights whose content changes scores: configs and tokenizers.
+SMALL_FILES = (
+    "config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "vocab.json",
+    "vocab.txt",
+    "merges.txt",
+    "tokenizer.model",
+    "added_tokens.json",
+    "preprocessor_config.json",
+    "processor_config.json",
+    "chat_template.jinja",
+    "adapter_config.json",  # a PEFT adapter loaded with the weights (Granite Speech's LoRA)
+)
+MIB = 1 << 20
+
+
+def _looks_like_path(name: str) -> bool:
+    """A hub id is ``name`` or ``org/name``; anything else is meant as a directory."""
+    return name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name
+
+
+def resolve_local_dir(pretrained: str | Path, revision: str | None = None) -> Path | None:
+    """The directory holding ``pretrained``: itself, or a hub id's cached snapshot, or None."""
+    path = Path(pretrained).expanduser()
+    if path.is_dir():
+        return path
+    if _looks_like_path(str(pretrained)):
+        raise ModelError(
+            f"checkpoint directory '{pretrained}' not found",
+            hint="check the path given as pretrained=",
+        )
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(str(pretrained), revision=revision, local_files_only=True))
+    except Exception:  # not cached: from_pretrained will say why it cannot get it
+        return None
+
+
+def _files(directory: Path, patterns: tuple[str, ...]) -> list[Path]:
+    return sorted(p for pattern in patterns for p in directory.glob(pattern) if p.is_file())
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(
+            f"cannot read {path.name} ({exc})",
+            where=str(path.parent),
+            hint="the file is not valid JSON; re-save or re-download the checkpoint",
+        ) from None
+
+
+def check_checkpoint_dir(directory: Path, *, trust_remote_code: bool, allow_pickle: bool) -> None:
+    """Refuse a directory without config or weights, with remote code, or pickle-only."""
+    config = directory / "config.json"
+    if not config.is_file():
+        raise ModelError(
+            "no config.json in the checkpoint directory",
+            where=str(directory),
+            hint="point pretrained= at a directory saved with save_pretrained",
+        )
+    needs_code(directory, trust_remote_code)
+    if _files(directory, SAFE_WEIGHTS):
+        return
+    pickles = _files(directory, PICKLE_WEIGHTS)
+    if not pickles:
+        raise ModelError(
+            "no weight files (*.safetensors) in the checkpoint directory",
+            where=str(directory),
+            hint="save the model with save_pretrained(..., safe_serialization=True)",
+        )
+    if not allow_pickle:
+        raise ModelError(
+            f"only pickle weights ({pickles[0].name}) in the checkpoint directory; loading "
+            "them can run arbitrary code",
+            where=str(directory),
+            hint="convert them to safetensors, or pass --allow-pickle if you trust the files",
+        )
+
+
+def needs_code(directory: Path, trust_remote_code: bool) -> None:
+    """Refuse a checkpoint whose config or tokenizer config maps classes to code files."""
+    if trust_remote_code:
+        return
+    for name in ("config.json", "tokenizer_config.json", "preprocessor_config.json"):
+        path = directory / name
+        if path.is_file() and "auto_map" in _read_json(path):
+            raise ModelError(
+                f"the checkpoint ships its own Python code ({name} has auto_map)",
+                where=str(directory),
+                hint="review the code, then pass --trust-remote-code to run it",
+            )
+
+
+def _head_tail_digest(path: Path) -> str:
+    """sha256 of a file's size, first MiB and last MiB: cheap for multi-GB weights."""
+    digest = hashlib.sha256()
+    size = path.stat().st_size
+    digest.update(str(size).encode())
+    with path.open("rb") as handle:
+        digest.update(handle.read(MIB))
+        if size > 2 * MIB:
+            handle.seek(size - MIB)
+            digest.update(handle.read(MIB))
+        elif size > MIB:
+            digest.update(handle.read())
+    return digest.hexdigest()
+
+
+def weights_fingerprint(path: str | Path | None) -> dict[str, Any]:
+    """Content hash of a checkpoint: config/tokenizer bytes + weights' size, head and tail.
+
+    Retraining into the same directory changes the hash, so cached scores of
+    the old weights are never reused for the new ones.
+    """
+    if path is None or not Path(path).is_dir():
+        return {"weights_sha256": None, "note": "no local copy to hash"}
+    directory = Path(path)
+    small = hashlib.sha256()
+    for name in SMALL_FILES:
+        file = directory / name
+        if file.is_file():
+            small.update(name.encode() + b"\0" + file.read_bytes())
+    weights = hashlib.sha256()
+    files = _files(directory, SAFE_WEIGHTS + PICKLE_WEIGHTS)
+    for file in files:
+        weights.update(file.name.encode() + b"\0" + _head_tail_digest(file).encode())
+    return {
+        "config_sha256": small.hexdigest()[:20],
+        "weights_sha256": weights.hexdigest()[:20] if files else None,
+        "weight_files": len(files),
+    }
