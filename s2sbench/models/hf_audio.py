@@ -42,7 +42,13 @@ from typing import Any
 
 from s2sbench.data.audio import AudioLoader, check_policy
 from s2sbench.errors import ConfigError, ModelError
-from s2sbench.models.audio_families.inputs import RopeState, split_continuation, stack_features
+from s2sbench.models.audio_families.inputs import (
+    RopeState,
+    check_processor,
+    encode_with_processor,
+    split_continuation,
+    stack_features,
+)
 from s2sbench.models.audio_specs import AudioLMSpec, spec_for
 from s2sbench.models.batching import (
     AutoBatcher,
@@ -133,9 +139,8 @@ class HFAudioLM:
         )
         self.tokenizer = self.processor.tokenizer
         self.tokenizer.padding_side = "right"
-        self._check_processor()
+        check_processor(self.processor, self.spec, self.pretrained)
         tok = self.tokenizer
-        self.audio_token_id = tok.convert_tokens_to_ids(self.spec.audio_token)
         self.start_id = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
         self.pad_id = padding_id(tok, self.start_id)
         self.loader = AudioLoader(self.spec.sampling_rate, self.spec.max_seconds, self.long_audio)
@@ -163,23 +168,6 @@ class HFAudioLM:
             if self.spec.check_loaded is not None:
                 self.spec.check_loaded(model, self.pretrained)
         return self.weights.get()
-
-    def _check_processor(self) -> None:
-        """Fail at load time when the processor cannot take this family's audio as specified."""
-        extractor = getattr(self.processor, "feature_extractor", None) or getattr(
-            self.processor, "audio_processor", None
-        )
-        rate = getattr(extractor, "sampling_rate", None)
-        token_id = self.tokenizer.convert_tokens_to_ids(self.spec.audio_token)
-        if rate != self.spec.sampling_rate:
-            problem = f"feature extractor takes {rate} Hz, the spec says {self.spec.sampling_rate}"
-        elif token_id is None or token_id == self.tokenizer.unk_token_id:
-            problem = f"the tokenizer has no audio token '{self.spec.audio_token}'"
-        else:
-            return
-        raise ModelError(
-            problem, where=self.pretrained, hint="check the checkpoint's processor files"
-        )
 
     def fingerprint(self) -> dict[str, Any]:
         return {
@@ -217,33 +205,10 @@ class HFAudioLM:
                 self.processor, self._config, request.prefix, pieces, request.continuations, where
             )
             return Unit(index, ids, tails, audio)
-        context = request.prefix + self.spec.placeholder * len(pieces)
-        hint = (
-            f"check AudioLMSpec.audio_kwarg ('{self.spec.audio_kwarg}') of {self.spec.model_type}"
+        ids, tails, audio = encode_with_processor(
+            self.processor, self.spec, request.prefix, pieces, request.continuations, where
         )
-        try:
-            encoded = self.processor(
-                text=[context],
-                **{self.spec.audio_kwarg: list(pieces)},
-                sampling_rate=self.spec.sampling_rate,
-                return_tensors="pt",
-            )
-        except (ValueError, TypeError) as exc:
-            raise ModelError(
-                f"the processor rejected the audio ({exc})", where=where, hint=hint
-            ) from None
-        expanded = encoded["input_ids"][0].tolist()
-        missing = [key for key in self.spec.feature_keys if key not in encoded]
-        if missing or expanded.count(self.audio_token_id) <= len(pieces):
-            raise ModelError(
-                f"the processor did not encode the audio (missing {missing or 'audio tokens'})",
-                where=where,
-                hint=hint,
-            )
-        tails = [
-            split_continuation(self.tokenizer, context, c, where)[1] for c in request.continuations
-        ]
-        return Unit(index, expanded, tails, {k: encoded[k] for k in self.spec.feature_keys})
+        return Unit(index, ids, tails, audio)
 
     def _inputs(
         self, sequences: list[list[int]], audio: list[dict[str, Any]], side: str

@@ -10,11 +10,16 @@ added frames as padding, which is what the extractor itself does for a batch.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from s2sbench.errors import ModelError
 from s2sbench.models.hf_causal import move_trailing_space
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from s2sbench.models.audio_specs import AudioLMSpec
 
 
 def split_continuation(
@@ -45,6 +50,64 @@ def split_continuation(
             hint="the continuation is empty or merged into the context; fix the data",
         )
     return context_ids, tail
+
+
+def check_processor(processor: Any, spec: AudioLMSpec, where: str) -> None:
+    """Fail at load time when the processor cannot take this family's audio as specified."""
+    extractor = getattr(processor, "feature_extractor", None) or getattr(
+        processor, "audio_processor", None
+    )
+    rate = getattr(extractor, "sampling_rate", None)
+    tokenizer = processor.tokenizer
+    token_id = tokenizer.convert_tokens_to_ids(spec.audio_token)
+    if rate != spec.sampling_rate:
+        problem = f"feature extractor takes {rate} Hz, the spec says {spec.sampling_rate}"
+    elif token_id is None or token_id == tokenizer.unk_token_id:
+        problem = f"the tokenizer has no audio token '{spec.audio_token}'"
+    else:
+        return
+    raise ModelError(problem, where=where, hint="check the checkpoint's processor files")
+
+
+def encode_with_processor(
+    processor: Any,
+    spec: AudioLMSpec,
+    prefix: str,
+    pieces: Sequence[np.ndarray],
+    continuations: Sequence[str],
+    where: str,
+) -> tuple[list[int], list[list[int]], dict[str, Any]]:
+    """(expanded context ids, each continuation's ids, audio inputs) of one S2T request.
+
+    The family's processor reads ``prefix`` + one placeholder per audio piece and
+    expands each placeholder to one audio token per encoder frame; a processor that
+    drops the audio (wrong keyword) or a feature key is an error, never a text-only score.
+    """
+    tokenizer = processor.tokenizer
+    context = prefix + spec.placeholder * len(pieces)
+    hint = f"check AudioLMSpec.audio_kwarg ('{spec.audio_kwarg}') of {spec.model_type}"
+    try:
+        encoded = processor(
+            text=[context],
+            **{spec.audio_kwarg: list(pieces)},
+            sampling_rate=spec.sampling_rate,
+            return_tensors="pt",
+        )
+    except (ValueError, TypeError) as exc:
+        raise ModelError(
+            f"the processor rejected the audio ({exc})", where=where, hint=hint
+        ) from None
+    expanded = encoded["input_ids"][0].tolist()
+    missing = [key for key in spec.feature_keys if key not in encoded]
+    audio_token_id = tokenizer.convert_tokens_to_ids(spec.audio_token)
+    if missing or expanded.count(audio_token_id) <= len(pieces):
+        raise ModelError(
+            f"the processor did not encode the audio (missing {missing or 'audio tokens'})",
+            where=where,
+            hint=hint,
+        )
+    tails = [split_continuation(tokenizer, context, c, where)[1] for c in continuations]
+    return expanded, tails, {key: encoded[key] for key in spec.feature_keys}
 
 
 def stack_features(tensors: list[Any]) -> Any:
