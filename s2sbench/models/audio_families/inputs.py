@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from s2sbench.errors import ModelError
-from s2sbench.models.hf_causal import move_trailing_space
+from s2sbench.models.text_encoding import move_trailing_space
 
 if TYPE_CHECKING:
     import numpy as np
