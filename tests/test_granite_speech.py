@@ -41,7 +41,7 @@ def text_forward(model: HFAudioLM, request: ContextRequest, adapter: bool) -> li
     import torch
 
     lm, tok = model.model, model.tokenizer
-    lm.enable_adapters() if adapter else lm.disable_adapters()
+    granite.switch_adapter(lm, adapter)
     n_context = len(tok(request.text_context.rstrip())["input_ids"])
     sums = []
     for cont in request.continuations:

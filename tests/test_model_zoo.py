@@ -74,7 +74,7 @@ def hand_built(model: HFAudioLM, request: ContextRequest) -> list[tuple[float, i
 
     n_context = encode(context)["input_ids"].shape[1]
     if getattr(model.model, "_hf_peft_config_loaded", False):
-        model.model.enable_adapters()  # as Granite Speech's generate() does when given audio
+        granite.switch_adapter(model.model, True)  # as Granite's generate() does given audio
     out = []
     for cont in request.continuations:
         inputs = {k: v for k, v in encode(context + cont).items() if k != "num_audio_tokens"}

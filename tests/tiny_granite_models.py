@@ -13,6 +13,8 @@ Its feature extractor computes mel features with torchaudio, and LoRA needs peft
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,23 +33,35 @@ def _require(module: str, why: str) -> None:
         raise ImportError(f"{why} needs {module}: {reason}") from None
 
 
-def accept_installed_peft() -> None:
-    """Let transformers load a LoRA adapter with the peft installed here, in this process.
+@contextmanager
+def installed_peft_accepted() -> Iterator[None]:
+    """Inside: transformers' adapter calls accept the peft installed here.
 
-    transformers 5.24 asks for peft >= 0.22.0 before loading any adapter, and the
-    newest peft on PyPI here is 0.21.2, whose LoRA layers and enable/disable calls
-    are all these tests use. Only the version gate is lifted, only for tests, and only
-    when the installed peft is older than the one asked for; real loads keep the gate
-    (hf-audio then reports it in one line).
+    transformers 5.24 asks for peft >= 0.22.0 in ``add_adapter`` and
+    ``enable_adapters``/``disable_adapters``, and the newest peft on PyPI here is
+    0.21.2, whose LoRA layers are all these helpers use. Only the version gate is
+    lifted, only inside (building the adapter, switching it for hand-built
+    references), and only when the installed peft is older than the one asked for;
+    everything hf-audio does runs with the gate in place.
     """
     import importlib.metadata
 
     import transformers.integrations.peft as integration
     from packaging.version import Version
 
-    installed = Version(importlib.metadata.version("peft"))
-    if installed < Version(integration.MIN_PEFT_VERSION):
+    original = integration.check_peft_version
+    if Version(importlib.metadata.version("peft")) < Version(integration.MIN_PEFT_VERSION):
         integration.check_peft_version = lambda min_version: None
+    try:
+        yield
+    finally:
+        integration.check_peft_version = original
+
+
+def switch_adapter(model: Any, on: bool) -> None:
+    """transformers' own adapter switch, as Granite's ``generate()`` calls it."""
+    with installed_peft_accepted():
+        model.enable_adapters() if on else model.disable_adapters()
 
 
 def granite_speech(tokenizer: Any, has_lora_adapter: bool, seed: int = 0) -> Any:
@@ -95,7 +109,6 @@ def make_granite_speech(directory: str | Path, seed: int = 0, lora: bool = False
     _require("torchaudio", "its feature extractor")
     if lora:
         _require("peft", "its LoRA adapter")
-        accept_installed_peft()
     import torch
     from transformers import GraniteSpeechFeatureExtractor, GraniteSpeechProcessor
 
@@ -107,9 +120,10 @@ def make_granite_speech(directory: str | Path, seed: int = 0, lora: bool = False
         from peft import LoraConfig
         from transformers import PreTrainedModel
 
-        model.add_adapter(
-            LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], lora_dropout=0.0)
-        )
+        with installed_peft_accepted():
+            model.add_adapter(
+                LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], lora_dropout=0.0)
+            )
         generator = torch.Generator().manual_seed(seed + 1)
         with torch.no_grad():
             for name, parameter in model.named_parameters():
@@ -117,6 +131,7 @@ def make_granite_speech(directory: str | Path, seed: int = 0, lora: bool = False
                     parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.5)
         model.peft_config["default"].base_model_name_or_path = str(directory)
         # the generic save writes the adapter files only (Granite's own would rewrite the base)
-        PreTrainedModel.save_pretrained(model, str(directory), safe_serialization=True)
+        with installed_peft_accepted():
+            PreTrainedModel.save_pretrained(model, str(directory), safe_serialization=True)
     GraniteSpeechProcessor(GraniteSpeechFeatureExtractor(), tokenizer).save_pretrained(directory)
     return directory

@@ -68,10 +68,18 @@ def check_audio_adapter(model: Any, where: str) -> None:
 
 
 def use_audio_adapter(model: Any, with_audio: bool) -> None:
-    """Switch the loaded LoRA adapter on for a batch with audio, off for a text-only one."""
+    """Switch the loaded LoRA adapter on for a batch with audio, off for a text-only one.
+
+    Through peft's own per-layer switch, which is what transformers'
+    ``enable_adapters``/``disable_adapters`` call after a peft version check: an
+    adapter that the installed peft loaded can always be switched, whatever
+    minimum version transformers names for other adapter features.
+    """
     if not getattr(model, "_hf_peft_config_loaded", False):
         return
-    if with_audio:
-        model.enable_adapters()
-    else:
-        model.disable_adapters()
+    from peft.tuners.tuners_utils import BaseTunerLayer
+    from peft.utils import ModulesToSaveWrapper
+
+    for module in model.modules():
+        if isinstance(module, (BaseTunerLayer, ModulesToSaveWrapper)):
+            module.enable_adapters(enabled=with_audio)
