@@ -30,6 +30,12 @@ DTYPES = {
 MAX_LENGTH_KEYS = ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length")
 
 
+def first_line(exc: BaseException) -> str:
+    """An exception's first message line (library messages can run to pages), else its type."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def parse_dtype(name: Any) -> Any:
     """``"float32"``/``"bfloat16"``/``"float16"`` -> torch dtype; ``"auto"``/None -> ``"auto"``."""
     import torch
@@ -102,7 +108,7 @@ def load_pretrained(
             hint="the file is damaged or incomplete (interrupted download?); download it again",
         ) from None
     except (OSError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise ModelError(
             f"cannot load '{path}': {first}",
             hint="check the path/hub id, revision and network access",
@@ -134,7 +140,7 @@ def load_config(
     try:
         return AutoConfig.from_pretrained(str(local or path), **kwargs)
     except (OSError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise ModelError(
             f"cannot load the config of '{path}': {first}",
             hint="check the path/hub id, revision and network access",
@@ -189,13 +195,13 @@ def load_preprocessor(
             str(local or path), trust_remote_code=trust_remote_code, **kwargs
         )
     except ImportError as exc:  # e.g. Granite Speech's feature extractor without torchaudio
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise ModelError(
             f"cannot build the processor of '{path}': {first}",
             hint="install the package it names (see docs/models.md for each family's needs)",
         ) from None
     except (OSError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise ModelError(
             f"cannot load the tokenizer/processor of '{path}': {first}",
             hint="save it next to the weights with save_pretrained",
