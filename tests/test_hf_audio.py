@@ -11,6 +11,7 @@ import pytest
 pytest.importorskip("transformers")
 
 from tiny_audio_models import make_qwen2_audio, write_wav  # noqa: E402
+from zoo_requests import masked_logprob_sum  # noqa: E402
 
 import s2sbench.data.audio as audio_module  # noqa: E402
 from s2sbench.errors import DataError, ModelError  # noqa: E402
@@ -100,11 +101,7 @@ def hand_built(model: HFAudioLM, request: ContextRequest) -> list[tuple[float, i
         labels[:, :n_context] = -100
         with torch.no_grad():
             logits = model.model(**inputs).logits
-        logprobs = torch.log_softmax(logits[0, :-1].float(), dim=-1)
-        targets = labels[0, 1:]
-        keep = targets != -100
-        picked = logprobs[keep].gather(-1, targets[keep][:, None])
-        out.append((float(picked.sum()), int(keep.sum())))
+        out.append(masked_logprob_sum(logits, labels))
     return out
 
 

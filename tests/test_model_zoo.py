@@ -21,7 +21,7 @@ import tiny_granite_models as granite  # noqa: E402
 import tiny_omni_models as omni  # noqa: E402
 import tiny_zoo_models as zoo  # noqa: E402
 from tiny_audio_models import make_qwen2_audio  # noqa: E402
-from zoo_requests import s2t_requests, scores_of, t2t_requests  # noqa: E402
+from zoo_requests import masked_logprob_sum, s2t_requests, scores_of, t2t_requests  # noqa: E402
 
 import s2sbench.data.audio as audio_module  # noqa: E402
 from s2sbench.models.audio_specs import AUDIO_LM_SPECS  # noqa: E402
@@ -84,11 +84,7 @@ def hand_built(model: HFAudioLM, request: ContextRequest) -> list[tuple[float, i
             holder.rope_deltas = None
         with torch.no_grad():
             logits = model.model(**inputs).logits
-        logprobs = torch.log_softmax(logits[0, :-1].float(), dim=-1)
-        targets = labels[0, 1:]
-        keep = targets != -100
-        picked = logprobs[keep].gather(-1, targets[keep][:, None])
-        out.append((float(picked.sum()), int(keep.sum())))
+        out.append(masked_logprob_sum(logits, labels))
     return out
 
 
@@ -122,11 +118,7 @@ def hand_built_voxtral(model: HFAudioLM, request: ContextRequest) -> list[tuple[
         labels[:, : len(context)] = -100
         with torch.no_grad():
             logits = model.model(input_ids=ids, input_features=features).logits
-        logprobs = torch.log_softmax(logits[0, :-1].float(), dim=-1)
-        targets = labels[0, 1:]
-        keep = targets != -100
-        picked = logprobs[keep].gather(-1, targets[keep][:, None])
-        out.append((float(picked.sum()), int(keep.sum())))
+        out.append(masked_logprob_sum(logits, labels))
     return out
 
 

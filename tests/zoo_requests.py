@@ -1,4 +1,5 @@
-"""Requests shared by the audio-LLM zoo tests (test_model_zoo, test_granite_speech).
+"""Requests and the reference loss shared by the audio-LLM tests (test_hf_audio,
+test_model_zoo, test_granite_speech).
 
 Four short English stories with 2-3 endings each; their audio is the ``zoo_wavs``
 fixture of conftest.py.
@@ -46,3 +47,16 @@ def scores_of(model: Any, requests: list[ContextRequest]) -> list[list]:
     out = dict(model.score(requests))
     assert sorted(out) == list(range(len(requests)))
     return [out[i] for i in range(len(requests))]
+
+
+def masked_logprob_sum(logits: Any, labels: Any) -> tuple[float, int]:
+    """(sum of log p(label), label count) over one row's positions whose label is not -100:
+    the loss of a hand-built forward with an explicit label mask, as a training loop takes it
+    (logits at position t predict the label at t + 1)."""
+    import torch
+
+    logprobs = torch.log_softmax(logits[0, :-1].float(), dim=-1)
+    targets = labels[0, 1:]
+    keep = targets != -100
+    picked = logprobs[keep].gather(-1, targets[keep][:, None])
+    return float(picked.sum()), int(keep.sum())
