@@ -195,6 +195,9 @@ class Evaluation:
             "reused_from_store": sum(len(c.requests) for c in self.cells) - len(self.pending),
             "seconds": round(time.time() - self.started, 3),
         }
+        runtime = getattr(self.scorer, "runtime_stats", None)
+        if callable(runtime):  # e.g. a cascade's ASR seconds per audio second (this process)
+            config["model_runtime"] = runtime()
         result = EvalResult(results, degradation, self.skipped, config, self.cells)
         if self.output_path is not None:
             write_json(self.output_path / "results.json", result.to_json())
