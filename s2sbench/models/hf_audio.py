@@ -57,6 +57,7 @@ from s2sbench.models.batching import AutoBatcher, CannotReuseCache
 from s2sbench.models.checkpoint_files import resolve_local_dir, weights_fingerprint
 from s2sbench.models.hf_loading import LazyModel, dtype_name, load_config, load_preprocessor
 from s2sbench.models.kv_reuse import reuse_limit
+from s2sbench.models.memory_budget import cap_auto_batch
 from s2sbench.models.token_scoring import (
     Scored,
     TokenUnit,
@@ -237,6 +238,9 @@ class HFAudioLM:
         for start in range(0, len(requests), WINDOW):
             stop = min(start + WINDOW, len(requests))
             units = [self._unit(i, requests[i]) for i in range(start, stop)]
+            if units:  # the longest batch runs first: size auto batches for it
+                tails = max(len(tail) for unit in units for tail in unit.tails)
+                cap_auto_batch(self.batcher, self.model, max(u.longest for u in units), tails)
             for heard, shared in itertools.product((False, True), (True, False)):
                 group = [
                     unit

@@ -28,6 +28,7 @@ from s2sbench.errors import ConfigError
 from s2sbench.models.base import ContinuationScore
 from s2sbench.models.batching import AutoBatcher, CannotReuseCache
 from s2sbench.models.causal_scoring import TokenScorer
+from s2sbench.models.memory_budget import cap_auto_batch
 from s2sbench.models.text_encoding import EncodedRequest, encode_request
 from s2sbench.models.token_scoring import padding_id
 from s2sbench.requests.build import ContextRequest
@@ -140,6 +141,9 @@ class HFCausalLM:
     ) -> Iterator[tuple[int, list[ContinuationScore]]]:
         encoded = [self.encode(r) for r in requests]  # every refusal before any forward
         scorer = self._token_scorer()
+        if encoded:  # the longest batch runs first: size auto batches for it
+            longest = max(len(c) for e in encoded for c in e.continuations)
+            cap_auto_batch(self.batcher, self.model, max(e.longest for e in encoded), longest)
         shared, full = self._route(scorer, encoded)
         done: set[int] = set()
         try:
