@@ -116,12 +116,13 @@ def limit_runner(model: Any, adapter: Any, batch_rows: int) -> Callable[[list[An
     """The floor: body over each context once plus its continuations, head over scored rows.
 
     Requests are tokenized by the adapter (as every other method tokenizes), packed as one
-    row each (context, then every continuation), sorted by length and batched so a batch
-    holds at most ``batch_rows`` continuations, as s2sbench's batches do.
+    row each (context, then every continuation), sorted by length and batched with the same
+    budget as s2sbench's shared-context batches (``hf_causal.shared_cost``).
     """
     import torch
 
     from s2sbench.models.batching import pad_rows, picked_logprob_sums
+    from s2sbench.models.hf_causal import shared_cost
 
     body, head = model.base_model, model.get_output_embeddings()
     softcap = getattr(model.config.get_text_config(), "final_logit_softcapping", None)
@@ -151,7 +152,7 @@ def limit_runner(model: Any, adapter: Any, batch_rows: int) -> Callable[[list[An
             batch: list[int] = []
             for i in [*order, None]:
                 full = i is None or (
-                    batch and sum(len(encoded[j].continuations) for j in batch + [i]) > batch_rows
+                    batch and sum(shared_cost(encoded[j]) for j in batch + [i]) > batch_rows
                 )
                 if full and batch:
                     out.update(zip(batch, forward([encoded[j] for j in batch])))

@@ -200,9 +200,8 @@ class HFCausalLM:
             units,
             lambda chunk: scorer.shared_context([encoded[i] for i in chunk]),
             length=lambda i: encoded[i].longest,
-            cost=lambda i: len(encoded[i].continuations),
-            # Continuation rows pay for the full-vocabulary output layer, context rows do not
-            # (only their last position's logits are kept): pad the continuations least.
+            cost=lambda i: shared_cost(encoded[i]),
+            # Sorted by continuation length first: the continuation forward has more rows.
             key=lambda i: (max(map(len, encoded[i].continuations)), len(encoded[i].context)),
         ):
             yield from zip((units[i] for i in batch), results)
@@ -230,3 +229,12 @@ class HFCausalLM:
     def _scores(enc: EncodedRequest, sums: list[float]) -> list[ContinuationScore]:
         extra = {"truncated_context_tokens": enc.truncated} if enc.truncated else {}
         return [ContinuationScore(s, len(c), extra) for s, c in zip(sums, enc.continuations)]
+
+
+def shared_cost(request: EncodedRequest) -> float:
+    """A shared-context request's share of a batch, in full sequences: its tokens (context once,
+    every continuation) over its longest context + continuation. A batch of size B then holds
+    about the tokens B full sequences would, as lm-eval's batch of B does, instead of B short
+    continuation rows (small forwards waste a CPU's matrix units). Never below 1."""
+    unique = len(request.context) + sum(map(len, request.continuations))
+    return max(1.0, unique / request.longest)
