@@ -43,13 +43,15 @@ def assert_close(got: list[list[float]], want: list[list[float]]) -> None:
 
 
 def record_rows(model: HFCausalLM) -> list[int]:
-    """The number of rows of every forward the adapter runs (probe forwards excluded)."""
+    """The number of rows of every forward the adapter runs over whole sequences or contexts
+    (not the continuation forwards reading a copied cache, and no probe forwards)."""
     rows: list[int] = []
     real = model.model.forward
 
     @functools.wraps(real)
     def forward(*args: Any, **kwargs: Any) -> Any:
-        rows.append(kwargs["input_ids"].shape[0])
+        if kwargs.get("cache") is None and kwargs.get("past_key_values") is None:
+            rows.append(kwargs["input_ids"].shape[0])
         return real(*args, **kwargs)
 
     model._token_scorer().selector.mode = "mask"
@@ -83,7 +85,8 @@ def test_auto_size_is_capped_by_free_memory_before_the_first_forward(
     monkeypatch.setattr(budget, "available_bytes", lambda device: int(5.5 * row / 0.5))
     rows = record_rows(model)
     assert_close(scores(model, requests), want)
-    assert model.batcher.size == 5 and max(rows) <= 5  # (no request has more than 4 endings)
+    # a batch holds 5 full sequences' worth: 5 pairs, or up to 5 contexts and their endings
+    assert model.batcher.size == 5 and max(rows) <= 5
     # plenty of memory: the auto maximum is kept; a fixed size is never changed
     monkeypatch.setattr(budget, "available_bytes", lambda device: 1 << 50)
     roomy = HFCausalLM(str(gpt2_dir), dtype="float32", batch_size="auto:16", reuse_context=reuse)
