@@ -130,8 +130,10 @@ class RecordingBackend:
     def fingerprint(self) -> dict[str, Any]:
         return {"backend": "recording"}
 
-    def transcribe_many(self, paths: Any, lang: str, joiner: str = " ") -> dict[Path, str]:
-        self.calls.append(([Path(p).name for p in paths], lang, joiner))
+    def transcribe_many(
+        self, paths: Any, lang: str, *, joiner: str | None = None
+    ) -> dict[Path, str]:
+        self.calls.append(([Path(p).name for p in paths], lang, str(joiner)))
         return {Path(p): f"{Path(p).stem}/{lang}" for p in paths}
 
 
@@ -144,6 +146,7 @@ def test_transcripts_ask_only_for_new_content(wavs: dict[str, Path]) -> None:
     assert got[wavs["a_copy"]] == got[wavs["a"]] == "a/en" and len(got) == 3
     book.get_many([wavs["b"], wavs["c"]], "en")
     book.get_many([wavs["b"]], "zh", "")
+    book.get_many([wavs["b"]], "zh")  # no joiner given: the language's ("" for Chinese)
     assert backend.calls[1:] == [(["c.wav"], "en", " "), (["b.wav"], "zh", "")]
     assert book.stats()["files_transcribed"] == 4
 
@@ -159,7 +162,9 @@ def test_sphinx_cascade_sends_every_spoken_context_in_one_call(
     calls: list[int] = []
     real = model.transcriber.transcribe_many
     monkeypatch.setattr(
-        model.transcriber, "transcribe_many", lambda p, *a: calls.append(len(p)) or real(p, *a)
+        model.transcriber,
+        "transcribe_many",
+        lambda p, *a, **k: calls.append(len(p)) or real(p, *a, **k),
     )
     requests = s2t([wavs["a"], wavs["b"], wavs["c"]]) + t2t([wavs["a"]])
     scores = dict(model.score(requests))

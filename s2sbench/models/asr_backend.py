@@ -26,6 +26,7 @@ from typing import Any, Protocol, runtime_checkable
 from s2sbench.errors import ModelError
 from s2sbench.requests.build import ContextRequest
 from s2sbench.requests.conditions import Condition
+from s2sbench.requests.prompts import REFERENCE_JOINER
 
 
 @runtime_checkable
@@ -37,10 +38,11 @@ class ASRBackend(Protocol):
         ...
 
     def transcribe_many(
-        self, paths: Sequence[Path], lang: str, joiner: str = " "
+        self, paths: Sequence[Path], lang: str, *, joiner: str | None = None
     ) -> dict[Path, str]:
         """The transcript of every file in ``paths`` (distinct files, one language);
-        ``joiner`` joins the pieces of audio the backend had to cut into windows."""
+        ``joiner`` joins the pieces of audio the backend had to cut into windows (None:
+        the language's joiner)."""
         ...
 
 
@@ -86,8 +88,11 @@ class Transcripts:
                 raise ModelError(f"cannot read audio for ASR: {path} ({exc.strerror})") from None
         return self._hashes[path], lang, joiner
 
-    def get_many(self, paths: Iterable[Path], lang: str, joiner: str = " ") -> dict[Path, str]:
+    def get_many(
+        self, paths: Iterable[Path], lang: str, joiner: str | None = None
+    ) -> dict[Path, str]:
         """Transcripts of ``paths``; only files never transcribed go to the backend, together."""
+        joiner = REFERENCE_JOINER.get(lang, " ") if joiner is None else joiner
         unique = list(dict.fromkeys(Path(p) for p in paths))
         missing: dict[tuple[str, str, str], Path] = {}
         for path in unique:
@@ -96,7 +101,7 @@ class Transcripts:
                 missing.setdefault(key, path)
         if missing:
             start, start_cpu = time.perf_counter(), time.process_time()
-            got = self.backend.transcribe_many(list(missing.values()), lang, joiner)
+            got = self.backend.transcribe_many(list(missing.values()), lang, joiner=joiner)
             self.wall_seconds += time.perf_counter() - start
             self.cpu_seconds += time.process_time() - start_cpu
             for key, path in missing.items():

@@ -20,6 +20,7 @@ from s2sbench.errors import ModelError
 from s2sbench.models.batching import AutoBatcher
 from s2sbench.models.checkpoint_files import resolve_local_dir, weights_fingerprint
 from s2sbench.models.hf_loading import load_preprocessor, load_pretrained
+from s2sbench.requests.prompts import REFERENCE_JOINER
 
 Piece = tuple[int, Any]  # (index of the file, samples of one window)
 
@@ -93,8 +94,11 @@ class HFWhisperASR:
         return None
 
     def transcribe_many(
-        self, paths: Sequence[Path], lang: str, joiner: str = " "
+        self, paths: Sequence[Path], lang: str, *, joiner: str | None = None
     ) -> dict[Path, str]:
+        """Each file's transcript; a chunked file's windows joined with ``joiner`` (None:
+        the language's joiner)."""
+        joiner = REFERENCE_JOINER.get(lang, " ") if joiner is None else joiner
         pieces: list[Piece] = [
             (i, samples) for i, path in enumerate(paths) for samples in self.loader.load(path)
         ]

@@ -224,7 +224,7 @@ class SphinxTranscriber:
         return {"decoded": self.decoded, "disk_cache_hits": self.cache_hits}
 
     def transcribe_many(
-        self, paths: Iterable[Path], lang: str = "en", joiner: str = " "
+        self, paths: Iterable[Path], lang: str = "en", *, joiner: str | None = None
     ) -> dict[Path, str]:
         """Transcript of every file in ``paths`` (each distinct file decoded at most once).
 
