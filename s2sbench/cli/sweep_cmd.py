@@ -56,8 +56,10 @@ def add_sweep_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--template", default="reference", help="prompt template name")
     p.add_argument("--seed", type=int, default=1234, help="seed of the bootstrap")
     p.add_argument("--long-audio", choices=["error", "truncate", "chunk"], default="error")
+    p.add_argument("--long-context", choices=["error", "truncate"], default="error")
     p.add_argument("--trust-remote-code", action="store_true")
     p.add_argument("--allow-pickle", action="store_true")
+    p.add_argument("--allow-weight-mismatch", action="store_true")
     p.add_argument("--no-plots", action="store_true", help="skip OUT/plots/")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     add_executor_args(p)
@@ -88,8 +90,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         device=args.device,
         long_audio=args.long_audio,
+        long_context=args.long_context,
         trust_remote_code=args.trust_remote_code,
         allow_pickle=args.allow_pickle,
+        allow_weight_mismatch=args.allow_weight_mismatch,
         executor=executor,
         executor_args=executor_args,
     )

@@ -15,7 +15,17 @@ from s2sbench.errors import ConfigError, ModelError
 from s2sbench.models.base import ScoringModel
 
 # Run-wide settings every adapter receives (it may ignore them): not model identity.
-RUNTIME_KEYS = ("batch_size", "device", "long_audio", "trust_remote_code", "allow_pickle")
+RUNTIME_KEYS = (
+    "batch_size",
+    "device",
+    "long_audio",
+    "long_context",
+    "trust_remote_code",
+    "allow_pickle",
+    "allow_weight_mismatch",
+)
+# Safety switches: only a CLI flag or the API keyword sets them, never --model-args.
+FLAG_ONLY_KEYS = {"allow_weight_mismatch": "--allow-weight-mismatch"}
 
 MODEL_REGISTRY: dict[str, str] = {
     "ngram": "s2sbench.models.ngram:NGramModelAdapter",
@@ -119,6 +129,12 @@ def get_model(
     if not isinstance(name, str):
         return name
     args = parse_model_args(model_args)
+    for key, flag in FLAG_ONLY_KEYS.items():
+        if key in args:
+            raise ConfigError(
+                f"'{key}' cannot be set through --model-args",
+                hint=f"pass {flag} (API: {key}=True) if you mean it",
+            )
     if name in MODEL_REGISTRY:
         factory = _import_object(MODEL_REGISTRY[name])
     elif ":" in name:
