@@ -165,6 +165,8 @@ class HFCausalLM:
             raise ConfigError(f"padding_side must be left or right, not '{padding_side}'")
         self.padding_side = padding_side
         self.reuse_context = bool(reuse_context)
+        if add_bos_token not in (None, True, False):
+            raise ConfigError(f"add_bos_token must be true or false, not '{add_bos_token}'")
         self.add_bos_token = None if add_bos_token is None else bool(add_bos_token)
         self.long_context = check_long_context(long_context)
         self.batcher: AutoBatcher[Any, Any] = AutoBatcher(batch_size, auto_start=max_batch_size)
