@@ -10,14 +10,12 @@ import argparse
 import os
 import signal
 import sys
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from types import FrameType
+from collections.abc import Callable, Sequence
 from typing import NoReturn, TypeVar
 
 from s2sbench import __version__
 from s2sbench.cli.ray_args import add_executor_args, executor_kwargs
+from s2sbench.cli.signals import Terminated, sigterm_raises, stopped_line
 from s2sbench.errors import ConfigError, S2SBenchError
 from s2sbench.run_options import parse_limit, parse_seed
 
@@ -235,43 +233,6 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
-class Terminated(BaseException):
-    """SIGTERM, raised in the main thread as KeyboardInterrupt is for SIGINT.
-
-    A BaseException, so no ``except Exception`` on the way swallows it; the
-    context managers it passes through close the score store (flush, fsync,
-    unlock) as they do for Ctrl-C.
-    """
-
-
-@contextmanager
-def _sigterm_raises() -> Iterator[None]:
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second TERM must not cut the clean-up
-        raise Terminated
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _stopped(args: argparse.Namespace, how: str) -> str:
-    """One line for a run stopped by a signal: what was kept and how to go on."""
-    out = getattr(args, "output_path", None) if args.command in ("run", "sweep", None) else None
-    if out:
-        kept = f"finished scores are kept in {out}"
-        return f"s2sbench: {how}; {kept} -- rerun the same command to resume"
-    if args.command in ("run", None):
-        return f"s2sbench: {how}; nothing was kept -- add --output-path DIR to make a run resumable"
-    return f"s2sbench: {how} -- rerun the same command"
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
@@ -281,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rest = ["run", *rest]  # ``s2sbench`` alone, or with run options, means ``s2sbench run``
     args = parser.parse_args([*head, *rest])
     try:
-        with _sigterm_raises():
+        with sigterm_raises():
             return int(args.func(args) or 0)
     except S2SBenchError as exc:
         if args.debug:
@@ -289,10 +250,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"s2sbench: error: {_one_line(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print(_stopped(args, "interrupted (SIGINT)"), file=sys.stderr)
+        print(stopped_line(args, "interrupted (SIGINT)"), file=sys.stderr)
         return 128 + signal.SIGINT
     except Terminated:
-        print(_stopped(args, "terminated (SIGTERM)"), file=sys.stderr)
+        print(stopped_line(args, "terminated (SIGTERM)"), file=sys.stderr)
         return 128 + signal.SIGTERM
     except Exception as exc:  # a bug or an input nobody foresaw: still one line, no results
         if args.debug:
