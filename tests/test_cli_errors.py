@@ -89,6 +89,10 @@ CASES: dict[str, tuple[Callable[[Path], list[str]], tuple[str, ...]]] = {
         lambda t: ["run", *HASH, "--executor", "ray", "--gpus-per-replica", "nan"],
         ("--gpus-per-replica",),
     ),
+    "output_under_a_file": (
+        lambda t: ["run", *HASH, "--output-path", str(t / "out" / "scores.jsonl" / "sub")],
+        ("scores.jsonl/sub", "Not a directory", "--output-path"),
+    ),
     "unknown_command": (lambda t: ["frob"], ("'frob'",)),
     "unknown_data_command": (lambda t: ["data", "frob"], ("'frob'",)),
     "report_seed_negative": (lambda t: ["report", str(t), "--seed", "-3"], ("--seed", "'-3'")),
@@ -127,7 +131,7 @@ def test_a_command_line_mistake_is_one_line(
     make, expect = CASES[name]
     out = shutil.copytree(earlier, tmp_path / "out")
     argv = make(tmp_path)
-    if argv[0] == "run":
+    if argv[0] == "run" and "--output-path" not in argv:
         argv += ["--output-path", str(out), "--no-progress"]
     before = snapshot(tmp_path)
     capsys.readouterr()

@@ -310,3 +310,13 @@ def test_a_locker_that_locked_a_removed_lock_file_starts_over(
         lock_directory(tmp_path, LOCK_NAME, "run")  # C is refused: one writer
     second.release()
     assert not (tmp_path / LOCK_NAME).exists()
+
+
+def test_an_abandoned_store_drops_its_lock_when_collected(tmp_path: Path) -> None:
+    import gc
+
+    store = ScoreStore(tmp_path)
+    del store  # never closed, as by a caller that forgot to
+    gc.collect()
+    with ScoreStore(tmp_path):
+        pass

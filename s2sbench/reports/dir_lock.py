@@ -17,6 +17,7 @@ import fcntl
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from s2sbench.errors import StoreError
 from s2sbench.reports.io import open_regular
@@ -49,20 +50,30 @@ def _open_lock_file(path: Path, writer: str) -> int:
 
 @dataclass
 class DirectoryLock:
-    """A held directory lock; :meth:`release` removes its file and drops the lock."""
+    """A held directory lock; :meth:`release` removes its file and drops the lock.
+
+    The descriptor lives in a file object, so a lock that is never released
+    (an abandoned store) is still dropped when it is garbage-collected.
+    """
 
     path: Path
-    fd: int
+    handle: IO[bytes]
+
+    @property
+    def fd(self) -> int:
+        return self.handle.fileno()
 
     def release(self) -> None:
         """Unlink the lock file while still holding it (if it is still ours), then unlock."""
+        if self.handle.closed:
+            return
         try:
             if _same_file(self.path, self.fd):
                 with contextlib.suppress(OSError):  # read-only: the empty file stays, harmless
                     os.unlink(self.path)
             fcntl.flock(self.fd, fcntl.LOCK_UN)
         finally:
-            os.close(self.fd)
+            self.handle.close()
 
 
 def lock_directory(directory: Path, lock_name: str, writer: str) -> DirectoryLock:
@@ -82,7 +93,7 @@ def lock_directory(directory: Path, lock_name: str, writer: str) -> DirectoryLoc
                 hint="wait for it to finish or use another --output-path",
             ) from None
         if _same_file(path, fd):
-            return DirectoryLock(path, fd)
+            return DirectoryLock(path, os.fdopen(fd, "rb"))
         os.close(fd)  # we locked a file its holder had just removed: lock the current one
     raise StoreError(
         f"cannot take the {writer} lock: its file keeps being replaced",

@@ -147,7 +147,7 @@ def read_regular(path: Path) -> bytes | None:
     """The bytes of a regular file (never through a link, never a FIFO); None when absent."""
     try:
         fd = open_regular(path, os.O_RDONLY)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as exc:
         raise StoreError(f"cannot read {path} ({exc.strerror})", hint=NOT_REGULAR_HINT) from None
@@ -167,7 +167,7 @@ def check_replaceable(path: Path) -> None:
     """Refuse, before any work, a target that is there but is not a regular file."""
     try:
         mode = os.lstat(path).st_mode
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return
     if not stat.S_ISREG(mode):
         raise not_regular(Path(path), mode)
