@@ -36,7 +36,7 @@ SHAPES = {
     "not_an_object": "[1, 2]",
     "results_a_number": '{"results": 3}',
     "cell_without_counts": '{"results": {"t": {"t2t": {}}}}',
-    "metric_not_a_number": '{"results": {"t": {"t2t": {"acc": "x", "n": 3}}}}',
+    "metric_not_a_number": '{"results": {"t": {"t2t": {"acc": 0.5, "n": 3, "ties": "x"}}}}',
     "tasks_not_objects": '{"results": {"t": {"t2t": {"acc": 0.5, "n": 2}}}, '
     '"config": {"tasks": {"t": 5}}}',
     "degradation_flat": '{"results": {}, "degradation": {"t": 1}}',

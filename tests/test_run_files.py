@@ -158,6 +158,7 @@ def test_a_recorded_start_time_names_the_files(
 ) -> None:
     data = strict((earlier / "results.json").read_text())
     data["config"]["started_at"] = "2025-12-31T23:59:58+00:00"
+    data["results"]["sample_story_en"]["t2t"]["ci"] = [0.1, 0.9]  # a newer metric: fine
     (earlier / "results.json").write_text(json.dumps(data))
     code, err = run(earlier, capsys, *BASE, "--limit", "2")
     assert code == 0 and "results_2025-12-31T23-59-58Z.json" in err

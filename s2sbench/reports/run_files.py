@@ -46,6 +46,19 @@ IDENTITY_KEYS = (
     "seed",
     "long_audio",
 )
+# Metrics reports format as numbers; other keys (newer metrics) may hold anything.
+NUMERIC_METRICS = {
+    "acc",
+    "n",
+    "mean_right_loss",
+    "mean_wrong_loss",
+    "acc_argmax",
+    "acc_sum",
+    "acc_per_byte",
+    "n_pairs",
+    "ties",
+    "asr_error_rate",
+}
 STARTED_KEYS = ("started_at", "start_date", "started", "start_time")  # ISO 8601, if recorded
 
 
@@ -88,8 +101,9 @@ def results_shape_problem(data: Any) -> str | None:
                 metrics.get("acc") is None or _is_number(metrics.get("acc"))
             ):
                 return f"'{where}' lacks a count 'n' or an accuracy 'acc'"
-            if not all(v is None or _is_number(v) or isinstance(v, str) for v in metrics.values()):
-                return f"'{where}' holds a metric that is not a number"
+            for key in NUMERIC_METRICS & set(metrics):
+                if not (metrics[key] is None or _is_number(metrics[key])):
+                    return f"'{where}.{key}' is not a number"
     config = data.get("config", {})
     if not isinstance(config, dict):
         return "'config' is not an object"
@@ -156,9 +170,11 @@ def run_identity(config: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(identity, sort_keys=True, default=str))
 
 
-def _started(config: dict[str, Any], path: Path) -> dt.datetime:
+def _started(results: dict[str, Any], path: Path) -> dt.datetime:
+    """When the run of ``results`` started: as recorded, else its file's time less its duration."""
+    config = results.get("config", {})
     for key in STARTED_KEYS:
-        value = config.get(key)
+        value = config.get(key, results.get(key))
         if isinstance(value, str):
             try:
                 when = dt.datetime.fromisoformat(value)
@@ -213,7 +229,7 @@ def keep_earlier_results(output: Path, new_config: dict[str, Any]) -> str | None
     if not changed:
         return None  # the same configuration: its results are rewritten
     cells = [(t, c) for t, by_cond in earlier["results"].items() for c in by_cond]
-    base = _started(old_config, path).strftime("%Y-%m-%dT%H-%M-%SZ")
+    base = _started(earlier, path).strftime("%Y-%m-%dT%H-%M-%SZ")
     stamp = _free_stamp(output, base, cells)
     moved = 0
     try:
