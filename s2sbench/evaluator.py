@@ -22,11 +22,13 @@ from s2sbench.metrics.wer import transcript_error
 from s2sbench.models.base import ContinuationScore, ScoringModel
 from s2sbench.models.registry import get_model, parse_model_args
 from s2sbench.provenance import git_hash, versions
-from s2sbench.reports.io import write_json, write_jsonl
+from s2sbench.reports import run_files
+from s2sbench.reports.io import json_safe
 from s2sbench.requests.build import AudioHasher, ContextRequest, build_requests
 from s2sbench.requests.conditions import Condition, parse_conditions
 from s2sbench.requests.prompts import PromptTemplate, get_template
 from s2sbench.results import Cell, EvalResult, sample_rows
+from s2sbench.run_options import check_gate, check_limit, check_seed, check_task_names, limited_task
 from s2sbench.scores.store import ScoreStore, model_id
 from s2sbench.tasks.item import Task
 from s2sbench.tasks.registry import SAMPLE_SUITE, TaskSpec, resolve_tasks
@@ -195,15 +197,12 @@ class Evaluation:
             "reused_from_store": sum(len(c.requests) for c in self.cells) - len(self.pending),
             "seconds": round(time.time() - self.started, 3),
         }
-        result = EvalResult(results, degradation, self.skipped, config, self.cells)
+        # An undefined statistic is None (null in JSON), never NaN or Infinity.
+        result = EvalResult(
+            json_safe(results), json_safe(degradation), self.skipped, config, self.cells
+        )
         if self.output_path is not None:
-            write_json(self.output_path / "results.json", result.to_json())
-            if self.log_samples:
-                for cell in self.cells:
-                    write_jsonl(
-                        self.output_path / f"samples_{cell.task.name}_{cell.condition.value}.jsonl",
-                        sample_rows(cell),
-                    )
+            run_files.write_results(self.output_path, result, self.log_samples)
         return result
 
     def close(self) -> None:
@@ -236,18 +235,20 @@ def prepare_evaluation(
     executor: str = "local",
 ) -> Evaluation:
     """Validate the data, build the model and the requests, open the store, find what is left."""
+    limit, seed = check_limit(limit), check_seed(seed)
+    check_task_names(tasks)
     conds = parse_conditions(list(conditions) if not isinstance(conditions, str) else conditions)
     specs = resolve_tasks(
         list(tasks) if not isinstance(tasks, str) else tasks, Path(data_dir) if data_dir else None
     )
     prompt = get_template(template)
-    task_list = [spec.load().limited(limit) for spec in specs]  # validate data before a model
+    task_list = [limited_task(spec.load(), limit) for spec in specs]  # data before a model
     runtime = {
         "batch_size": batch_size,
         "device": device,
         "long_audio": long_audio,
-        "trust_remote_code": trust_remote_code or None,
-        "allow_pickle": allow_pickle or None,
+        "trust_remote_code": check_gate("trust_remote_code", trust_remote_code) or None,
+        "allow_pickle": check_gate("allow_pickle", allow_pickle) or None,
     }
     scorer = get_model(model, model_args, **runtime)
     task_list = _with_sample_audio(task_list, specs, conds, scorer, limit)
@@ -263,6 +264,7 @@ def prepare_evaluation(
                 skipped.append({"task": task.name, "condition": cond.value, "reason": reason})
                 continue
             cells.append(Cell(task, cond, build_requests(task, cond, prompt, hasher)))
+    run_files.check_before_run(output_path, cells, skipped, log_samples)
 
     store = ScoreStore(Path(output_path) if output_path else None)
     pending = [r for c in cells for r in c.requests if store.get(mid, r.key) is None]

@@ -597,7 +597,8 @@ def test_disk_full_keeps_finished_scores_and_resumes(
     assert run_cli(argv, capsys)[0] == 2
     monkeypatch.undo()
     assert not (out / STORE_NAME).read_bytes().endswith(b"\n")  # the torn line is there
-    assert run_cli(argv, capsys) == (0, "")
+    code, err = run_cli(argv, capsys)  # --limit 8 over the earlier --limit 3: kept beside
+    assert code == 0 and err.startswith("s2sbench: earlier results") and len(err.splitlines()) == 1
     fresh = tmp_path / "fresh"
     assert run_cli([*argv[:-2], str(fresh), "--no-progress"], capsys) == (0, "")
     assert (out / STORE_NAME).read_bytes() == (fresh / STORE_NAME).read_bytes()

@@ -341,11 +341,20 @@ def test_previous_checkpoint_is_released_before_the_next_loads(tmp_path: Path) -
     assert FileSaltModel.alive_at_load == [0, 0, 0]
 
 
+def _dead_pid() -> int:
+    """The pid of a process that has exited (and been reaped)."""
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
 def test_one_sweep_per_output_directory(tmp_path: Path) -> None:
     run = make_salt_run(tmp_path / "run")
     out = tmp_path / "out"
     out.mkdir()
-    (out / ".sweep.json.x1y2.tmp").write_text("{half", encoding="utf-8")  # a killed write
+    gone = _dead_pid()
+    (out / f".sweep.json.s2sbench-{gone}-x1y2abcd.tmp").write_text("{half")  # a killed write
+    (out / ".notes.tmp").write_text("the user's own")  # not ours: must survive
     with sweep_lock(out), pytest.raises(StoreError, match="another s2sbench sweep"):
         sweep(
             str(run / "ckpt_*"),
@@ -365,4 +374,5 @@ def test_one_sweep_per_output_directory(tmp_path: Path) -> None:
         limit=2,
         progress=False,
     )
-    assert not list(out.glob(".*.tmp"))
+    assert [p.name for p in out.glob(".*.tmp")] == [".notes.tmp"]
+    assert not (out / ".s2sbench-sweep.lock").exists()  # removed when the sweep ended

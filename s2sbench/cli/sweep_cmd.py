@@ -11,7 +11,7 @@ from s2sbench.errors import S2SBenchError
 
 
 def add_sweep_parser(sub: argparse._SubParsersAction) -> None:
-    from s2sbench.cli.main import _batch_size, _limit
+    from s2sbench.cli.main import _batch_size, _limit, _seed
 
     p = sub.add_parser(
         "sweep",
@@ -54,7 +54,7 @@ def add_sweep_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ...")
     p.add_argument("--limit", type=_limit, default=None, help="first N items per task")
     p.add_argument("--template", default="reference", help="prompt template name")
-    p.add_argument("--seed", type=int, default=1234, help="seed of the bootstrap")
+    p.add_argument("--seed", type=_seed, default=1234, help="seed of the bootstrap (>= 0)")
     p.add_argument("--long-audio", choices=["error", "truncate", "chunk"], default="error")
     p.add_argument("--trust-remote-code", action="store_true")
     p.add_argument("--allow-pickle", action="store_true")

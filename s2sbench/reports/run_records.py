@@ -19,6 +19,7 @@ from typing import Any
 
 from s2sbench.errors import ConfigError
 from s2sbench.models.base import ContinuationScore
+from s2sbench.reports.run_files import RESULTS_NAME, load_results_file
 from s2sbench.scores.store import STORE_NAME, ScoreRecord
 from s2sbench.sweeps.series import Sweep, is_sweep_dir, load_sweep
 
@@ -125,13 +126,10 @@ def load_run(path: str | Path) -> RunData:
             raise ConfigError(f"sweep {path} has no finished checkpoint yet")
         entry, results = last
         return RunData(path / entry["name"], results, sweep)
-    results_path = path / "results.json"
-    if not results_path.is_file():
+    results = load_results_file(path / RESULTS_NAME)  # its shape checked: one clear error
+    if results is None:
         raise ConfigError(
             f"{path} holds neither results.json nor sweep.json",
             hint="give the --output-path of 's2sbench run' or 's2sbench sweep'",
         )
-    try:
-        return RunData(path, json.loads(results_path.read_text(encoding="utf-8")))
-    except ValueError as exc:
-        raise ConfigError(f"cannot parse {results_path} ({exc})") from None
+    return RunData(path, results)
