@@ -53,6 +53,7 @@ class ScoreRecord:
     scores: tuple[ContinuationScore, ...]
     n_chars: tuple[int, ...]
     n_bytes: tuple[int, ...]
+    part: tuple[int, ...] | None = None  # the item's continuations this record holds; None: all
 
     @property
     def losses(self) -> list[float]:
@@ -68,9 +69,11 @@ class ScoreRecord:
             scores=tuple(scores),
             n_chars=tuple(len(c) for c in request.continuations),
             n_bytes=tuple(len(c.encode("utf-8")) for c in request.continuations),
+            part=request.part,
         )
 
     def to_json(self) -> dict[str, Any]:
+        part = {} if self.part is None else {"part": list(self.part)}
         return {
             "task": self.task,
             "condition": self.condition,
@@ -82,6 +85,7 @@ class ScoreRecord:
             ],
             "n_chars": list(self.n_chars),
             "n_bytes": list(self.n_bytes),
+            **part,
         }
 
     @staticmethod
@@ -97,6 +101,7 @@ class ScoreRecord:
             ),
             n_chars=tuple(data["n_chars"]),
             n_bytes=tuple(data["n_bytes"]),
+            part=None if data.get("part") is None else tuple(int(i) for i in data["part"]),
         )
 
 
