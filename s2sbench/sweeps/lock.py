@@ -7,7 +7,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from s2sbench.reports.io import lock_directory, unlock
-from s2sbench.sweeps.series import SUMMARY_NAME, SWEEP_INDEX
+from s2sbench.sweeps.series import (
+    COMBINED_SUMMARY_NAME,
+    SUMMARIES_DIR,
+    SUMMARY_NAME,
+    SWEEP_INDEX,
+)
 
 SWEEP_LOCK = ".s2sbench-sweep.lock"
 
@@ -21,9 +26,11 @@ def sweep_lock(root: Path) -> Iterator[None]:
     """
     handle = lock_directory(root, SWEEP_LOCK, "sweep")
     try:
-        for name in (SWEEP_INDEX, SUMMARY_NAME):
+        for name in (SWEEP_INDEX, COMBINED_SUMMARY_NAME):
             for stale in root.glob(f".{name}.*.tmp"):
                 stale.unlink(missing_ok=True)
+        for stale in root.glob(f"{SUMMARIES_DIR}/*/.{SUMMARY_NAME}.*.tmp"):
+            stale.unlink(missing_ok=True)
         yield
     finally:
         unlock(handle)
