@@ -205,11 +205,12 @@ class Evaluation:
         }
         result = EvalResult(results, degradation, self.skipped, config, self.cells)
         if self.output_path is not None:
+            cells = self.cells if self.log_samples else []
+            names = [f"samples_{c.task.name}_{c.condition.value}.jsonl" for c in cells]
+            paths = [output_file(self.output_path, n) for n in names]  # all checked first
             write_json(output_file(self.output_path, "results.json"), result.to_json())
-            if self.log_samples:
-                for cell in self.cells:
-                    name = f"samples_{cell.task.name}_{cell.condition.value}.jsonl"
-                    write_jsonl(output_file(self.output_path, name), sample_rows(cell))
+            for path, cell in zip(paths, cells):
+                write_jsonl(path, sample_rows(cell))
         return result
 
     def close(self) -> None:

@@ -44,17 +44,16 @@ class _BoundedLoader(yaml.SafeLoader):
     """``SafeLoader`` without aliases and with duplicate keys refused."""
 
     def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
             raise yaml.MarkedYAMLError(
                 problem="aliases (*name) are not allowed", problem_mark=event.start_mark
             )
-        node = super().compose_node(parent, index)
-        if getattr(node, "anchor", None):
+        if getattr(event, "anchor", None) is not None:
             raise yaml.MarkedYAMLError(
-                problem="anchors (&name) are not allowed", problem_mark=node.start_mark
+                problem="anchors (&name) are not allowed", problem_mark=event.start_mark
             )
-        return node
+        return super().compose_node(parent, index)
 
     def construct_mapping(self, node: Any, deep: bool = False) -> Any:
         seen: dict[Any, int] = {}
@@ -85,22 +84,25 @@ def load_yaml_mapping(path: Path) -> dict[str, Any]:
             f"cannot read task file (invalid UTF-8 at byte {exc.start})",
             "save it as UTF-8 text",
         ) from None
-    loader = _BoundedLoader(text)
+    loader: _BoundedLoader | None = None
     try:
+        loader = _BoundedLoader(text)  # the reader already refuses control characters
         spec: Any = loader.get_single_data()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = getattr(mark, "line", None)
+        what = getattr(exc, "problem", None) or getattr(exc, "reason", None)
         raise DataError.at(
             path,
             None if line is None else line + 1,
-            f"invalid YAML ({getattr(exc, 'problem', None) or type(exc).__name__})",
+            f"invalid YAML ({what or type(exc).__name__})",
             TASK_HINT,
         ) from None
     except RecursionError:
         raise DataError.at(path, None, "invalid YAML (nested too deeply)", TASK_HINT) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if not isinstance(spec, dict):
         raise DataError.at(
             path, None, "a task file must be a YAML mapping", "write key: value lines"
