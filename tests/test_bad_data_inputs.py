@@ -279,7 +279,12 @@ CASES: dict[str, Case] = {
         ),
         ("task.yaml:3", "duplicate key 'kind' (first on line 2)"),
     ),
-    "yaml_alias_bomb": Case(lambda t: run_text(t, yaml=bomb()), ("task.yaml:", "aliases")),
+    "yaml_alias_bomb": Case(
+        lambda t: run_text(t, yaml=bomb()), ("task.yaml:5", "anchors (&name) are not allowed")
+    ),
+    "yaml_alias_without_anchor": Case(
+        lambda t: run_text(t, yaml=GOOD_YAML + "extra: *nowhere\n"), ("task.yaml:6", "alias")
+    ),
     "yaml_anchor": Case(
         lambda t: run_text(t, yaml=GOOD_YAML.replace("kind: story", "kind: &k story")),
         ("task.yaml:2", "anchors"),
