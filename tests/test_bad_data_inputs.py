@@ -655,3 +655,25 @@ def test_a_symlinked_samples_file_is_refused_before_anything_is_written(
     store = f"out/{STORE_NAME}"
     assert after.pop(store)[: len(before[store])] == before.pop(store)  # type: ignore[index]
     assert after == before and (tmp_path / "victim.txt").read_text() == "keep me\n"
+
+
+def test_the_audio_readers_every_adapter_uses_refuse_a_fifo(tmp_path: Path) -> None:
+    """Adapters decode by path (``read_audio``, ``AudioLoader``, ``probe_audio``): a FIFO there
+    is an error naming it, not a read that waits forever for a writer."""
+    from s2sbench.data.audio import AudioLoader, probe_audio, read_audio
+    from s2sbench.errors import DataError
+
+    fifo(tmp_path / "2.wav")
+    for read in (probe_audio, lambda p: read_audio(p, RATE), AudioLoader(RATE, 30.0).load):
+        with deadline(), pytest.raises(DataError, match=r"2\.wav: audio file is a FIFO"):
+            read(tmp_path / "2.wav")
+
+
+def test_a_fifo_task_yaml_in_a_dataset_folder_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    root = built(tmp_path)
+    (root / "task.yaml").unlink()
+    fifo(root / "task.yaml")
+    code, _, err = cli(["data", "info", str(root)], capsys)
+    assert code == 2 and "task.yaml: task file is a FIFO" in err and len(err.splitlines()) == 1

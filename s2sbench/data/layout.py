@@ -137,7 +137,7 @@ def locate_dataset(root: Path) -> DatasetLayout:
     root = Path(root)
     if not root.is_dir():
         raise DataError.at(root, None, "dataset folder not found")
-    if (root / TASK_YAML).is_file():
+    if (root / TASK_YAML).exists():  # anything but a regular file: the loader says what it is
         spec = load_task_yaml(root / TASK_YAML)
         audio = spec.audio_dir if spec.audio_dir is not None else root / AUDIO_DIR
         return DatasetLayout(root, spec.name, spec.kind, spec.lang, spec.jsonl, audio)
