@@ -283,8 +283,9 @@ def test_sweep_command_on_ray_matches_local(
     )
     assert pooled.evaluated == local.evaluated == ["ckpt_1_10_x", "ckpt_2_20_x"]
     for summary in ("summary.txt", "summaries/sample_story_en_t2t/results_summary.txt"):
-        ray, local = tmp_path / "ray" / summary, tmp_path / "local" / summary
-        assert ray.read_bytes() == local.read_bytes()
+        assert (tmp_path / "ray" / summary).read_bytes() == (
+            tmp_path / "local" / summary
+        ).read_bytes()
     for name in local.evaluated:
         samples = "samples_sample_story_en_t2t.jsonl"
         a, b = tmp_path / "local" / name, tmp_path / "ray" / name

@@ -129,8 +129,7 @@ def require_uttid(path: Path, line: int, record: dict[str, Any]) -> int:
     if isinstance(raw, int) and not isinstance(raw, bool):
         value = raw
     elif isinstance(raw, str) and _UTTID_TEXT.fullmatch(raw.strip()):
-        digits = raw.strip().lstrip("-")
-        value = int(raw.strip()) if len(digits) <= 19 else UTTID_LIMIT
+        value = int(raw.strip()) if len(raw.strip().lstrip("-")) <= 19 else UTTID_LIMIT
     if value is None:
         shown = repr(raw) if len(repr(raw)) <= 40 else repr(raw)[:37] + "..."
         raise DataError.at(path, line, f"uttid {shown} is not an integer", hint)

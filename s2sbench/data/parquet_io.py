@@ -213,7 +213,7 @@ def import_parquet(
     files = _parquet_files(src)
     table = _read_tables(pa, pq, files)
     try:
-        meta = json.loads((table.schema.metadata or {}).get(b"s2sbench", b"{}"))
+        meta: Any = json.loads((table.schema.metadata or {}).get(b"s2sbench", b"{}"))
     except ValueError:
         meta = None
     if not isinstance(meta, dict):
@@ -262,7 +262,7 @@ def import_parquet(
     stored = meta.get("manifest") or {}
     build = stored.get("build") or {"source": {"file": src.name, "format": "parquet"}}
     manifest = compute_manifest(
-        out, name=stored.get("name", name), kind=kind, lang=lang, rows=records, build=build
+        out, name=str(stored.get("name", name)), kind=kind, lang=lang, rows=records, build=build
     )
     atomic_write_bytes(out / MANIFEST_NAME, manifest_bytes(manifest))
     return out
