@@ -11,6 +11,7 @@ import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,11 +25,17 @@ from s2sbench.models.registry import get_model, parse_model_args
 from s2sbench.provenance import git_hash, versions
 from s2sbench.reports import run_files
 from s2sbench.reports.io import json_safe
-from s2sbench.requests.build import AudioHasher, ContextRequest, build_requests
+from s2sbench.requests.build import (
+    AudioHasher,
+    ContextRequest,
+    build_requests,
+    check_context_audio,
+)
 from s2sbench.requests.conditions import Condition, parse_conditions
 from s2sbench.requests.prompts import PromptTemplate, get_template
 from s2sbench.results import Cell, EvalResult, sample_rows
 from s2sbench.run_options import check_gate, check_limit, check_seed, check_task_names, limited_task
+from s2sbench.scores.item_records import item_records
 from s2sbench.scores.store import ScoreStore, model_id
 from s2sbench.tasks.item import Task
 from s2sbench.tasks.registry import SAMPLE_SUITE, TaskSpec, resolve_tasks
@@ -151,14 +158,15 @@ class Evaluation:
 
     def finish(self) -> EvalResult:
         """Metrics from the stored records; results.json and samples written atomically."""
+        lookup = partial(self.store.get, self.mid)
         for cell in self.cells:
-            cell.records = [self.store.get(self.mid, r.key) for r in cell.requests]  # type: ignore[misc]
-            missing = sum(1 for r in cell.records if r is None)
+            missing = sum(1 for r in cell.requests if lookup(r.key) is None)
             if missing:
                 raise ModelError(
                     f"{missing} requests of {cell.task.name}/{cell.condition} were never scored",
                     hint="rerun with the same --output-path to finish them",
                 )
+            cell.records = item_records(cell.requests, lookup)  # type: ignore[assignment]
         results: dict[str, dict[str, dict[str, Any]]] = {}
         for cell in self.cells:
             metrics: dict[str, Any] = task_metrics(cell.records, cell.task.kind).to_dict()
@@ -243,6 +251,8 @@ def prepare_evaluation(
     )
     prompt = get_template(template)
     task_list = [limited_task(spec.load(), limit) for spec in specs]  # data before a model
+    hasher = AudioHasher()
+    check_context_audio(task_list, conds, hasher)  # both rows' wavs, before a model loads
     runtime = {
         "batch_size": batch_size,
         "device": device,
@@ -253,7 +263,6 @@ def prepare_evaluation(
     scorer = get_model(model, model_args, **runtime)
     task_list = _with_sample_audio(task_list, specs, conds, scorer, limit)
     mid = model_id(scorer.fingerprint())
-    hasher = AudioHasher()
 
     cells: list[Cell] = []
     skipped: list[dict[str, str]] = []

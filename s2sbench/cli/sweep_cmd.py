@@ -19,8 +19,9 @@ def add_sweep_parser(sub: argparse._SubParsersAction) -> None:
         description="Find checkpoints, read each one's training step from its name "
         "(ckpt_<n>_<step>_... or --step-regex), evaluate each once with "
         "pretrained=<checkpoint> added to --model-args, and write per checkpoint the same "
-        "files as 'run' plus results_summary.txt (step,acc%%,mean_right_loss,"
-        "mean_wrong_loss per task and condition). Rerunning skips finished checkpoints "
+        "files as 'run', plus per task and condition the reference "
+        "summaries/<task>_<condition>/results_summary.txt (step,acc%%,mean_right_loss,"
+        "mean_wrong_loss per checkpoint). Rerunning skips finished checkpoints "
         "and finished items.",
     )
     p.add_argument(
@@ -96,7 +97,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     root = Path(args.output_path)
     print(
         f"{len(outcome.evaluated)} checkpoints evaluated, {len(outcome.skipped)} already "
-        f"finished; summary: {root / 'results_summary.txt'}"
+        f"finished; summaries: {root / 'summaries'}/<task>_<condition>/results_summary.txt "
+        f"and {root / 'summary.txt'}"
     )
     if not args.no_plots:
         from s2sbench.reports.plots import plot_sweeps

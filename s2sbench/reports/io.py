@@ -39,6 +39,33 @@ def _umask() -> int:
     return mask
 
 
+def output_file(root: Path, *parts: str) -> Path:
+    """``root / parts...``, checked to stay inside the output folder ``root``.
+
+    Every file s2sbench writes under ``--output-path`` goes through here
+    (results, samples, summaries, reports): a name built from data (a task
+    name, a condition, a label) must not carry ``/`` or ``..`` out of it, and
+    a symlinked folder inside it must not lead out either.
+    """
+    root = Path(root)
+    for part in parts:
+        pieces = Path(part).parts
+        if not part or Path(part).is_absolute() or ".." in pieces or "\0" in part:
+            raise StoreError(
+                f"output file name {part!r} would leave the output folder {root}",
+                hint="task names and labels must be plain names (letters, digits, _ . -)",
+            )
+    path = root.joinpath(*parts)
+    real_root = root.resolve()
+    real = path.resolve()
+    if real != real_root and real_root not in real.parents:
+        raise StoreError(
+            f"output file {path} resolves to {real}, outside the output folder {root}",
+            hint="remove the symlink, or choose another --output-path",
+        )
+    return path
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to a temp file beside ``path``, fsync it, then rename over ``path``."""
     path = Path(path)

@@ -26,6 +26,7 @@ from s2sbench.errors import ConfigError, StoreError
 from s2sbench.reports.io import (
     check_output_dir,
     check_replaceable,
+    output_file,
     read_regular,
     write_json,
     write_jsonl,
@@ -254,9 +255,13 @@ def keep_earlier_results(output: Path, new_config: dict[str, Any]) -> str | None
 
 def write_results(output: Path, result: EvalResult, log_samples: bool) -> None:
     """``results.json`` and the samples files, atomically, after keeping an earlier run's."""
+    cells = result.cells if log_samples else []
+    # Every path is checked to stay inside the output folder before anything moves or is written.
+    paths = [output_file(output, samples_name(c.task.name, c.condition.value)) for c in cells]
+    results_path = output_file(output, RESULTS_NAME)
     moved = keep_earlier_results(output, result.config)
     if moved:
         print(f"s2sbench: {moved}", file=sys.stderr)
-    write_json(output / RESULTS_NAME, result.to_json())
-    for cell in result.cells if log_samples else []:
-        write_jsonl(output / samples_name(cell.task.name, cell.condition.value), sample_rows(cell))
+    write_json(results_path, result.to_json())
+    for path, cell in zip(paths, cells):
+        write_jsonl(path, sample_rows(cell))

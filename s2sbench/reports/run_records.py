@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from s2sbench.errors import ConfigError
+from s2sbench.errors import ConfigError, StoreError
 from s2sbench.models.base import ContinuationScore
 from s2sbench.reports.run_files import RESULTS_NAME, load_results_file
+from s2sbench.scores.item_records import merge_parts
 from s2sbench.scores.store import STORE_NAME, ScoreRecord
 from s2sbench.sweeps.series import Sweep, is_sweep_dir, load_sweep
 
@@ -68,7 +69,7 @@ class RunData:
         if not path.is_file():
             raise ConfigError(f"{self.path} has neither samples nor {STORE_NAME} for {task}")
         mid = self.config.get("model_id")
-        found: dict[str, ScoreRecord] = {}
+        found: dict[str, list[ScoreRecord]] = {}
         for line in path.read_text(encoding="utf-8").splitlines():
             if not line.strip():
                 continue
@@ -77,13 +78,21 @@ class RunData:
                 continue
             if entry["condition"] != condition:
                 continue
-            if entry["item_id"] in found:
+            record = ScoreRecord.from_json(entry)
+            parts = found.setdefault(entry["item_id"], [])
+            if parts and (record.part is None or any(p.part is None for p in parts)):
                 raise ConfigError(
                     f"{path} holds several records of item {entry['item_id']} ({task}/{condition})",
                     hint="rerun 's2sbench run' with --log-samples so the exact records are logged",
                 )
-            found[entry["item_id"]] = ScoreRecord.from_json(entry)
-        return list(found.values())
+            parts.append(record)  # parts of an item heard after two different context files
+        try:
+            return [merge_parts(parts) for parts in found.values()]
+        except StoreError as exc:
+            raise ConfigError(
+                f"{path}: {exc.what}",
+                hint="rerun 's2sbench run' with --log-samples so the exact records are logged",
+            ) from None
 
 
 def records_from_samples(

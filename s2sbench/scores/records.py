@@ -105,6 +105,7 @@ class ScoreRecord:
     scores: tuple[ContinuationScore, ...]
     n_chars: tuple[int, ...]
     n_bytes: tuple[int, ...]
+    part: tuple[int, ...] | None = None  # the item's continuations this record holds; None: all
 
     @property
     def losses(self) -> list[float]:
@@ -120,9 +121,11 @@ class ScoreRecord:
             scores=tuple(scores),
             n_chars=tuple(len(c) for c in request.continuations),
             n_bytes=tuple(len(c.encode("utf-8")) for c in request.continuations),
+            part=request.part,
         )
 
     def to_json(self) -> dict[str, Any]:
+        part = {} if self.part is None else {"part": list(self.part)}
         return {
             "task": self.task,
             "condition": self.condition,
@@ -134,6 +137,7 @@ class ScoreRecord:
             ],
             "n_chars": list(self.n_chars),
             "n_bytes": list(self.n_bytes),
+            **part,
         }
 
     @staticmethod
@@ -149,4 +153,5 @@ class ScoreRecord:
             ),
             n_chars=tuple(data["n_chars"]),
             n_bytes=tuple(data["n_bytes"]),
+            part=None if data.get("part") is None else tuple(int(i) for i in data["part"]),
         )

@@ -8,7 +8,12 @@ from pathlib import Path
 
 from s2sbench.reports.dir_lock import lock_directory
 from s2sbench.reports.io import remove_stale_temps
-from s2sbench.sweeps.series import SUMMARY_NAME, SWEEP_INDEX
+from s2sbench.sweeps.series import (
+    COMBINED_SUMMARY_NAME,
+    SUMMARIES_DIR,
+    SUMMARY_NAME,
+    SWEEP_INDEX,
+)
 
 SWEEP_LOCK = ".s2sbench-sweep.lock"
 
@@ -23,7 +28,9 @@ def sweep_lock(root: Path) -> Iterator[None]:
     """
     lock = lock_directory(root, SWEEP_LOCK, "sweep")
     try:
-        remove_stale_temps(root, (SWEEP_INDEX, SUMMARY_NAME))
+        remove_stale_temps(root, (SWEEP_INDEX, COMBINED_SUMMARY_NAME))
+        for folder in sorted(root.glob(f"{SUMMARIES_DIR}/*/")):
+            remove_stale_temps(folder, (SUMMARY_NAME,))
         yield
     finally:
         lock.release()
