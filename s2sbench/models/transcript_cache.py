@@ -32,6 +32,22 @@ def audio_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+_known_hashes: dict[tuple[str, int, int, int], str] = {}
+
+
+def content_sha256(path: Path) -> str:
+    """Whole-file sha256, hashed once per process while (size, mtime, inode) stay the same.
+
+    The whole file, never a head/tail sample: a file rewritten in place with
+    the same size must not keep its old hash.
+    """
+    stat = Path(path).stat()
+    stamp = (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    if stamp not in _known_hashes:
+        _known_hashes[stamp] = audio_sha256(path)
+    return _known_hashes[stamp]
+
+
 class TranscriptCache:
     """One folder of transcripts for one ASR identity (``identity`` must be JSON-able)."""
 
