@@ -148,13 +148,17 @@ def test_changing_the_audio_changes_the_transcript(model_dir, tmp_path):
     assert asr.total_timing.decoded == 2
 
 
-def test_a_loop_is_cut_at_its_token_budget(model_dir, tmp_path):
-    """Counting aloud makes Whisper base keep counting to its 224-token limit; with the duration
+@pytest.fixture(scope="module")
+def counting(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
+    """Counting aloud: Whisper base keeps counting after the audio ends, to its token limit."""
+    folder = tmp_path_factory.mktemp("counting")
+    return {n: speak(folder / f"count{n}.wav", "one two three " * n, "en") for n in (8, 12)}
+
+
+def test_a_loop_is_cut_at_its_token_budget(model_dir, counting, tmp_path):
+    """Unbounded, the counting file decodes to the model's 224-token limit; with the duration
     budget the first decode stops at 16 + 12/s tokens and the guarded retry ends on its own."""
-    samples, rate = get_tts("espeak").synthesize("one two three " * 8, "en")
-    path = tmp_path / "count.wav"
-    path.write_bytes(render_wav(samples, rate, SAMPLE_RATE, DEFAULT_LOUDNESS_DBFS))
-    seconds = sf.info(str(path)).duration
+    path = counting[8]
     unbounded = WhisperCT2ASR(
         model_dir, decoding=DecodingOptions(tokens_base=10_000), cache_dir=tmp_path / "a"
     )
@@ -163,11 +167,25 @@ def test_a_loop_is_cut_at_its_token_budget(model_dir, tmp_path):
 
     bounded = WhisperCT2ASR(model_dir, cache_dir=tmp_path / "b")
     heard = bounded.transcribe(path, "en")
-    budget = DecodingOptions().budget(seconds)
+    budget = DecodingOptions().budget(sf.info(str(path)).duration)
     assert budget < 100
     assert bounded._decoders["en"].tokens_generated <= 2 * budget  # first try + one retry
     assert bounded.last_timing.retried_windows == 1
     assert compression_ratio(heard) < 2.4 and heard.lower().startswith("one, two, three")
+
+
+def test_a_loop_keeps_its_own_budget_in_any_batch(model_dir, counting, tmp_path):
+    """Two loops of different lengths in one batch: the shorter one must still stop at its own
+    budget (the call runs to the longer one's). Without the guard the retry loops again, so the
+    transcripts are the budget-cut loops themselves."""
+    options = DecodingOptions(retry_no_repeat_ngram_size=0)
+    paths = list(counting.values())
+    together = WhisperCT2ASR(model_dir, batch_size=8, decoding=options, cache_dir=tmp_path / "a")
+    alone = WhisperCT2ASR(model_dir, batch_size=1, decoding=options, cache_dir=tmp_path / "b")
+    heard = together.transcribe_many(paths, "en")
+    assert together.last_timing.retried_windows == 2  # both looped
+    assert heard == alone.transcribe_many(paths, "en")
+    assert len(heard[counting[8]]) < len(heard[counting[12]])
 
 
 def test_silence_gives_an_empty_transcript_that_is_cached(model_dir, tmp_path):
