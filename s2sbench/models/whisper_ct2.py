@@ -170,13 +170,11 @@ class WhisperCT2ASR:
 
     def unsupported_reason(self, lang: str) -> str | None:
         """Why this model cannot transcribe ``lang``, or None when it can."""
-        from faster_whisper.tokenizer import _LANGUAGE_CODES
-
+        if lang in self.model.supported_languages:
+            return None
         if not self.model.model.is_multilingual:
-            return None if lang == "en" else f"an English-only Whisper cannot transcribe '{lang}'"
-        if lang not in _LANGUAGE_CODES:
-            return f"Whisper has no language '{lang}'"
-        return None
+            return f"an English-only Whisper cannot transcribe '{lang}'"
+        return f"Whisper has no language '{lang}'"
 
     def _decoder(self, lang: str) -> BatchDecoder:
         if lang not in self._decoders:
