@@ -196,6 +196,7 @@ class WhisperCT2ASR:
         self,
         paths: Iterable[Path],
         lang: str,
+        *,
         joiner: str | None = None,
         progress: bool = False,
     ) -> dict[Path, str]:
