@@ -25,7 +25,13 @@ import s2sbench.file_hashes as file_hashes  # noqa: E402
 from s2sbench.cli.main import main  # noqa: E402
 from s2sbench.evaluator import evaluate  # noqa: E402
 from s2sbench.models.checkpoint_files import weights_fingerprint  # noqa: E402
-from s2sbench.sweeps.series import parse_summary  # noqa: E402
+from s2sbench.sweeps.series import (  # noqa: E402
+    COMBINED_SUMMARY_NAME,
+    SUMMARIES_DIR,
+    SUMMARY_NAME,
+    parse_reference_line,
+    parse_summary,
+)
 
 MIB = 1 << 20
 T2T = ["--tasks", "sample_story_en", "--conditions", "t2t", "--limit", "3", "--no-progress"]
@@ -125,14 +131,21 @@ def test_a_rewritten_tensor_is_rescored_in_the_same_output_folder(
     assert after["results"] == results(fresh)["results"] != before["results"]
 
 
-def test_a_sweep_rebuilds_the_summary_of_a_rewritten_checkpoint(
+def test_a_sweep_rebuilds_the_summaries_of_a_rewritten_checkpoint(
     checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], old_files: None
 ) -> None:
     out = tmp_path / "sweep"
     argv = ["sweep", "--checkpoints", str(checkpoint), "--model", "hf", "--model-args",
             "dtype=float32", *T2T, "--output-path", str(out), "--no-plots"]  # fmt: skip
+    reference = out / SUMMARIES_DIR / "sample_story_en_t2t" / SUMMARY_NAME
+
+    def summaries() -> tuple[list[tuple[int, float, float, float]], Any]:
+        lines = reference.read_text().splitlines()
+        combined = parse_summary((out / COMBINED_SUMMARY_NAME).read_text())
+        return [parse_reference_line(line) for line in lines], combined
+
     assert run_cli(argv, capsys)[0] == 0
-    first = parse_summary((out / "results_summary.txt").read_text())
+    first = summaries()
     weights = checkpoint / "model.safetensors"
     stat = weights.stat()
     time.sleep(0.05)
@@ -140,13 +153,13 @@ def test_a_sweep_rebuilds_the_summary_of_a_rewritten_checkpoint(
     os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # the hardest case
     wait_for_a_new_ctime(weights, stat.st_ctime_ns)
     assert run_cli(argv, capsys)[0] == 0
-    second = parse_summary((out / "results_summary.txt").read_text())
+    (line,), combined = second = summaries()
     fresh = tmp_path / "fresh"
     assert run_cli([*hf_args(checkpoint), *T2T, "--output-path", str(fresh)], capsys)[0] == 0
     metrics = results(fresh)["results"]["sample_story_en"]["t2t"]
-    [(step, acc, right, wrong)] = second[("sample_story_en", "t2t")]
-    assert (step, right, wrong) == (100, round(metrics["mean_right_loss"], 4),
-                                    round(metrics["mean_wrong_loss"], 4))  # fmt: skip
+    expected = (100, round(100 * metrics["acc"], 2), round(metrics["mean_right_loss"], 4),
+                round(metrics["mean_wrong_loss"], 4))  # fmt: skip
+    assert line == expected and combined[("sample_story_en", "t2t")] == [expected]
     assert second != first
     per_checkpoint = results(out / checkpoint.name)["results"]["sample_story_en"]["t2t"]
     assert per_checkpoint == metrics

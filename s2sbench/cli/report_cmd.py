@@ -13,6 +13,8 @@ def _labels(text: str | None) -> list[str] | None:
 
 
 def add_report_parser(sub: argparse._SubParsersAction) -> None:
+    from s2sbench.cli.main import _seed
+
     p = sub.add_parser(
         "report",
         help="one Markdown or HTML report of result or sweep directories",
@@ -27,7 +29,7 @@ def add_report_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--labels", default=None, help="comma-separated names of the directories")
     p.add_argument("--examples", type=int, default=3, help="disagreeing items shown per task")
-    p.add_argument("--seed", type=int, default=1234, help="seed of the bootstrap")
+    p.add_argument("--seed", type=_seed, default=1234, help="seed of the bootstrap (>= 0)")
     p.set_defaults(func=cmd_report)
 
 
@@ -48,6 +50,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def add_compare_parser(sub: argparse._SubParsersAction) -> None:
+    from s2sbench.cli.main import _seed
+
     p = sub.add_parser(
         "compare",
         help="paired comparison of runs (or sweeps) on the same tasks",
@@ -63,7 +67,7 @@ def add_compare_parser(sub: argparse._SubParsersAction) -> None:
         default="s2sbench_compare",
         help="where compare.json and the overlaid plots go",
     )
-    p.add_argument("--seed", type=int, default=1234, help="seed of the bootstrap")
+    p.add_argument("--seed", type=_seed, default=1234, help="seed of the bootstrap (>= 0)")
     p.set_defaults(func=cmd_compare)
 
 
