@@ -2,9 +2,10 @@
 
 ``trust_remote_code``, ``allow_pickle`` and ``allow_weight_mismatch`` named in
 ``--model-args`` (any value, any spelling, any adapter, plugins included, string
-or dict) are refused with one line naming the flag to use, before anything is imported or loaded. Every
-parameter an adapter declares boolean takes only true/false, 1/0, yes/no (any
-case): checked for every built-in adapter, by reading its real constructor.
+or dict) are refused with one line naming the flag to use, before anything is
+imported or loaded. Every parameter an adapter declares boolean takes only
+true/false, 1/0, yes/no (any case): checked for every built-in adapter, by
+reading its real constructor.
 """
 
 from __future__ import annotations
