@@ -21,7 +21,7 @@ from s2sbench.metrics.accuracy import task_metrics
 from s2sbench.metrics.wer import transcript_error
 from s2sbench.models.base import ContinuationScore, ScoringModel
 from s2sbench.models.registry import get_model, parse_model_args
-from s2sbench.provenance import git_hash, versions
+from s2sbench.provenance import git_hash, versions, wall_clock
 from s2sbench.reports.io import write_json, write_jsonl
 from s2sbench.requests.build import AudioHasher, ContextRequest, build_requests
 from s2sbench.requests.conditions import Condition, parse_conditions
@@ -128,6 +128,7 @@ class Evaluation:
     log_samples: bool
     settings: dict[str, Any]
     started: float = field(default_factory=time.time)
+    wall_start: float | None = None  # when prepare_evaluation began (before the model loaded)
 
     def put(self, index: int, scores: list[ContinuationScore]) -> None:
         """Check and append the scores of ``pending[index]``."""
@@ -194,6 +195,7 @@ class Evaluation:
             "scored_now": len(self.pending),
             "reused_from_store": sum(len(c.requests) for c in self.cells) - len(self.pending),
             "seconds": round(time.time() - self.started, 3),
+            **wall_clock(self.wall_start or self.started),
         }
         result = EvalResult(results, degradation, self.skipped, config, self.cells)
         if self.output_path is not None:
@@ -236,6 +238,7 @@ def prepare_evaluation(
     executor: str = "local",
 ) -> Evaluation:
     """Validate the data, build the model and the requests, open the store, find what is left."""
+    wall_start = time.time()
     conds = parse_conditions(list(conditions) if not isinstance(conditions, str) else conditions)
     specs = resolve_tasks(
         list(tasks) if not isinstance(tasks, str) else tasks, Path(data_dir) if data_dir else None
@@ -289,6 +292,7 @@ def prepare_evaluation(
         Path(output_path) if output_path else None,
         log_samples,
         settings,
+        wall_start=wall_start,
     )
 
 

@@ -9,10 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from s2sbench.metrics.accuracy import item_correct, pairwise_outcomes
 from s2sbench.requests.build import ContextRequest
 from s2sbench.requests.conditions import Condition
 from s2sbench.scores.store import ScoreRecord
 from s2sbench.tasks.item import Task
+
+# results.json layout version: bumped when a key changes meaning or goes away, not when one
+# is added. 1: the first versioned layout (results, degradation, skipped, config).
+RESULTS_FORMAT_VERSION = 1
 
 
 @dataclass
@@ -37,6 +42,7 @@ class EvalResult:
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "format_version": RESULTS_FORMAT_VERSION,
             "results": self.results,
             "degradation": self.degradation,
             "skipped": self.skipped,
@@ -52,9 +58,21 @@ class EvalResult:
 
 
 def sample_rows(cell: Cell) -> list[dict[str, Any]]:
-    """One row per scored continuation, as written to ``samples_<task>_<condition>.jsonl``."""
+    """One row per scored continuation, as written to ``samples_<task>_<condition>.jsonl``.
+
+    Each row also says how its item fared under the reference rule, so a
+    reader needs no metric code: ``correct`` is the item's score (1.0 or 0.0
+    for a story; the fraction of its 3 pairs right for a choice question), the
+    same on every row of the item; ``pair_correct`` (on each wrong
+    continuation's row; null on the right one) is whether the right
+    continuation beat this one.
+    """
+    kind = cell.task.kind
     rows = []
     for request, record in zip(cell.requests, cell.records):
+        losses = record.losses
+        correct = item_correct(losses, record.gold, kind)
+        pairs = iter(pairwise_outcomes(losses, record.gold, kind))  # in continuation order
         for index, score in enumerate(record.scores):
             rows.append(
                 {
@@ -67,6 +85,8 @@ def sample_rows(cell: Cell) -> list[dict[str, Any]]:
                     "n_chars": record.n_chars[index],
                     "n_bytes": record.n_bytes[index],
                     "prompt": request.render(index),
+                    "correct": correct,
+                    "pair_correct": None if index == record.gold else next(pairs),
                     **({"extra": dict(score.extra)} if score.extra else {}),
                 }
             )
