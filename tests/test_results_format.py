@@ -107,6 +107,30 @@ def test_sample_rows_say_whether_their_item_is_right(
     assert 0 < sum(scores) < len(scores)  # both outcomes occur, so the check can fail
 
 
+class TieEverywhere(HashModel):
+    """Every continuation gets the same score: the tie rules decide every pair."""
+
+    def score(self, requests):  # type: ignore[no-untyped-def]
+        for index, scores in super().score(requests):
+            yield index, [type(s)(-2.0, 1) for s in scores]
+
+
+def test_sample_rows_follow_the_tie_rules(tmp_path: Path) -> None:
+    evaluate(
+        TieEverywhere(salt="tie"),
+        tasks=TASKS,
+        conditions="t2t",
+        limit=3,
+        output_path=tmp_path,
+        log_samples=True,
+        progress=False,
+    )
+    for task, right in (("sample_story_en", False), ("sample_cmmlu", True)):
+        rows = [json.loads(line) for line in (tmp_path / f"samples_{task}_t2t.jsonl").open()]
+        assert {r["pair_correct"] for r in rows if not r["is_right"]} == {right}
+        assert {r["correct"] for r in rows} == {float(right)}  # story: a tie is wrong
+
+
 def test_sweep_accepts_log_samples(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
