@@ -128,9 +128,11 @@ RAW_TEXT_WARNING = (
 def example_blocks(run: RunData, per_task: int) -> list[Block]:
     """Counts of disagreeing items per task; the items themselves only when ``per_task > 0``."""
     blocks: list[Block] = [Heading(3, "Where reading and hearing disagree")]
-    if per_task > 0:
-        blocks.append(Para(RAW_TEXT_WARNING))
-    for task in run.results["results"]:
+    warned = False
+    for task, by_cond in run.results["results"].items():
+        if not {"t2t", "s2t"} <= set(by_cond):
+            blocks.append(Para(f"{task}: not scored both read (T2T) and heard (S2T)."))
+            continue
         found = disagreements(run, task, limit=per_task)
         if found is None:
             blocks.append(Para(f"{task}: no T2T and S2T sample logs (run with --log-samples)."))
@@ -140,6 +142,9 @@ def example_blocks(run: RunData, per_task: int) -> list[Block]:
             blocks.append(Para(f"{task}: {count} items disagree."))
             continue
         blocks.append(Para(f"{task}: {count} items disagree; showing {len(examples)}."))
+        if examples and not warned:
+            blocks.append(Para(RAW_TEXT_WARNING))
+            warned = True
         for ex in examples:
             verdict = (
                 "read right, heard wrong" if ex.score_a > ex.score_b else "heard right, read wrong"
@@ -154,7 +159,7 @@ def example_blocks(run: RunData, per_task: int) -> list[Block]:
             blocks.append(Pre("\n".join(lines)))
             blocks.append(
                 TableBlock(
-                    ["continuation", "", "T2T loss", "S2T loss"],
+                    ["continuation", "right/wrong", "T2T loss", "S2T loss"],
                     [
                         [f"[{i}]", "right" if i == ex.gold else "wrong", f"{la:.4f}", f"{lb:.4f}"]
                         for i, (la, lb) in enumerate(zip(ex.losses_a, ex.losses_b))

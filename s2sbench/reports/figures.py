@@ -138,6 +138,24 @@ def chance_line(ax: Any) -> None:
     ax.axhline(CHANCE_ACC_PERCENT, color="grey", linewidth=1.0, linestyle=":", label="chance (50%)")
 
 
+LEGEND_CHARS = 90  # about what fits in one legend row across the figure at 9 pt
+
+
+def legend_columns(labels: Sequence[str]) -> int:
+    """The most columns (up to 3) whose longest labels still fit across the figure."""
+    for ncols in range(min(3, len(labels)), 1, -1):
+        # matplotlib fills columns in order, the first len % ncols of them one entry longer
+        base, extra = divmod(len(labels), ncols)
+        columns, start = [], 0
+        for index in range(ncols):
+            size = base + (1 if index < extra else 0)
+            columns.append(labels[start : start + size])
+            start += size
+        if sum(max(len(x) for x in col) + 6 for col in columns if col) <= LEGEND_CHARS:
+            return ncols
+    return 1
+
+
 def _bands(ax: Any) -> dict[str, tuple[list[float], list[float]]]:
     """gid -> (lows, highs) read back from band polygons and error-bar whiskers."""
     out = {}
@@ -200,7 +218,7 @@ def save_figure(
     )
     with rc_context(FONT):
         if handles:
-            fig.legend(handles, labels, loc="outside lower center", ncols=min(3, len(labels)))
+            fig.legend(handles, labels, loc="outside lower center", ncols=legend_columns(labels))
         fig.savefig(files.png, format="png", dpi=DPI)
         fig.savefig(files.svg, format="svg", metadata={"Date": None})
         fig.savefig(files.pdf, format="pdf", metadata={"CreationDate": None, "ModDate": None})

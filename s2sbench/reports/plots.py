@@ -115,10 +115,13 @@ def _gap(sweeps: Mapping[str, Sweep], task: str, out: Path) -> PlotFiles | None:
                 pairs_seen.append(pair)
             pair_index = pairs_seen.index(pair)
             first, second = pair.upper().split("->")
-            style = series_style(run_index, pair_index, pair, several)
-            if not several:  # one run: colours apart from the accuracy plot's conditions
-                style = replace(style, linestyle="-", marker="o", color=color(2 + pair_index))
-            name = f"read - heard, {first} - {second} ({n_label([p.n for p in points])})"
+            # colours apart from the accuracy plot's conditions; several runs: style per run
+            style = replace(
+                series_style(run_index, pair_index, pair, several), color=color(2 + pair_index)
+            )
+            if not several:
+                style = replace(style, linestyle="-", marker="o")
+            name = f"read - heard ({first} - {second}, {n_label([p.n for p in points])})"
             if several:
                 name = f"{label} {name}"
             steps = [p.step for p in points]
@@ -146,7 +149,7 @@ def _gap(sweeps: Mapping[str, Sweep], task: str, out: Path) -> PlotFiles | None:
         "pairs": pairs_seen,
         "ci": "95% paired bootstrap over items, as in each checkpoint's degradation table",
     }
-    label = "shaded: 95% CI (paired bootstrap over items)"
+    label = "shaded: 95% CI (paired bootstrap)"
     return save_figure(fig, ax, out, f"gap_{safe_name(task)}", meta, ci_label=label)
 
 
