@@ -37,7 +37,7 @@ class McNemar:
 
 
 def bootstrap_mean(
-    values: Sequence[float],
+    values: Sequence[float] | np.ndarray,
     *,
     n_boot: int = 2000,
     level: float = 0.95,

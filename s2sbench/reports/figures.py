@@ -21,7 +21,7 @@ from typing import Any
 
 DPI = 300
 FIGSIZE = (7.0, 4.4)  # inches: 2100 x 1320 px at 300 dpi; one slide column or a full paper width
-FONT = {
+FONT: dict[Any, Any] = {  # rcParams while a figure is drawn
     "font.size": 11,
     "axes.titlesize": 12,
     "axes.labelsize": 11,
@@ -37,7 +37,13 @@ CI_LABEL = "shaded: 95% CI (bootstrap over items)"
 CONDITION_STYLE = {"t2t": ("-", "o"), "s2t": ("--", "s"), "t2s": (":", "^"), "s2s": ("-.", "D")}
 # overlaid runs: line style and marker tell the run (colour tells the condition), so two runs
 # with identical numbers still show both: a filled marker inside a larger hollow one
-RUN_STYLE = (("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"), ((0, (5, 1, 1, 1)), "v"))
+RUN_STYLE: tuple[tuple[Any, str], ...] = (
+    ("-", "o"),
+    ("--", "s"),
+    (":", "^"),
+    ("-.", "D"),
+    ((0, (5, 1, 1, 1)), "v"),
+)
 
 
 @dataclass(frozen=True)
