@@ -11,6 +11,7 @@ import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,11 +23,19 @@ from s2sbench.metrics.wer import transcript_error
 from s2sbench.models.base import ContinuationScore, ScoringModel
 from s2sbench.models.registry import get_model, parse_model_args
 from s2sbench.provenance import git_hash, versions, wall_clock
-from s2sbench.reports.io import write_json, write_jsonl
-from s2sbench.requests.build import AudioHasher, ContextRequest, build_requests
+from s2sbench.reports import run_files
+from s2sbench.reports.io import json_safe
+from s2sbench.requests.build import (
+    AudioHasher,
+    ContextRequest,
+    build_requests,
+    check_context_audio,
+)
 from s2sbench.requests.conditions import Condition, parse_conditions
 from s2sbench.requests.prompts import PromptTemplate, get_template
 from s2sbench.results import Cell, EvalResult, sample_rows
+from s2sbench.run_options import check_gate, check_limit, check_seed, check_task_names, limited_task
+from s2sbench.scores.item_records import item_records
 from s2sbench.scores.store import ScoreStore, model_id
 from s2sbench.tasks.item import Task
 from s2sbench.tasks.registry import SAMPLE_SUITE, TaskSpec, resolve_tasks
@@ -150,14 +159,15 @@ class Evaluation:
 
     def finish(self) -> EvalResult:
         """Metrics from the stored records; results.json and samples written atomically."""
+        lookup = partial(self.store.get, self.mid)
         for cell in self.cells:
-            cell.records = [self.store.get(self.mid, r.key) for r in cell.requests]  # type: ignore[misc]
-            missing = sum(1 for r in cell.records if r is None)
+            missing = sum(1 for r in cell.requests if lookup(r.key) is None)
             if missing:
                 raise ModelError(
                     f"{missing} requests of {cell.task.name}/{cell.condition} were never scored",
                     hint="rerun with the same --output-path to finish them",
                 )
+            cell.records = item_records(cell.requests, lookup)  # type: ignore[assignment]
         results: dict[str, dict[str, dict[str, Any]]] = {}
         for cell in self.cells:
             metrics: dict[str, Any] = task_metrics(cell.records, cell.task.kind).to_dict()
@@ -197,15 +207,12 @@ class Evaluation:
             "seconds": round(time.time() - self.started, 3),
             **wall_clock(self.wall_start or self.started),
         }
-        result = EvalResult(results, degradation, self.skipped, config, self.cells)
+        # An undefined statistic is None (null in JSON), never NaN or Infinity.
+        result = EvalResult(
+            json_safe(results), json_safe(degradation), self.skipped, config, self.cells
+        )
         if self.output_path is not None:
-            write_json(self.output_path / "results.json", result.to_json())
-            if self.log_samples:
-                for cell in self.cells:
-                    write_jsonl(
-                        self.output_path / f"samples_{cell.task.name}_{cell.condition.value}.jsonl",
-                        sample_rows(cell),
-                    )
+            run_files.write_results(self.output_path, result, self.log_samples)
         return result
 
     def close(self) -> None:
@@ -239,23 +246,26 @@ def prepare_evaluation(
 ) -> Evaluation:
     """Validate the data, build the model and the requests, open the store, find what is left."""
     wall_start = time.time()
+    limit, seed = check_limit(limit), check_seed(seed)
+    check_task_names(tasks)
     conds = parse_conditions(list(conditions) if not isinstance(conditions, str) else conditions)
     specs = resolve_tasks(
         list(tasks) if not isinstance(tasks, str) else tasks, Path(data_dir) if data_dir else None
     )
     prompt = get_template(template)
-    task_list = [spec.load().limited(limit) for spec in specs]  # validate data before a model
+    task_list = [limited_task(spec.load(), limit) for spec in specs]  # data before a model
+    hasher = AudioHasher()
+    check_context_audio(task_list, conds, hasher)  # both rows' wavs, before a model loads
     runtime = {
         "batch_size": batch_size,
         "device": device,
         "long_audio": long_audio,
-        "trust_remote_code": trust_remote_code or None,
-        "allow_pickle": allow_pickle or None,
+        "trust_remote_code": check_gate("trust_remote_code", trust_remote_code) or None,
+        "allow_pickle": check_gate("allow_pickle", allow_pickle) or None,
     }
     scorer = get_model(model, model_args, **runtime)
     task_list = _with_sample_audio(task_list, specs, conds, scorer, limit)
     mid = model_id(scorer.fingerprint())
-    hasher = AudioHasher()
 
     cells: list[Cell] = []
     skipped: list[dict[str, str]] = []
@@ -266,6 +276,7 @@ def prepare_evaluation(
                 skipped.append({"task": task.name, "condition": cond.value, "reason": reason})
                 continue
             cells.append(Cell(task, cond, build_requests(task, cond, prompt, hasher)))
+    run_files.check_before_run(output_path, cells, skipped, log_samples)
 
     store = ScoreStore(Path(output_path) if output_path else None)
     pending = [r for c in cells for r in c.requests if store.get(mid, r.key) is None]

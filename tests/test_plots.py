@@ -144,7 +144,7 @@ def test_audio_llm_sweep_plots_read_and_heard_on_one_axis(tmp_path: Path) -> Non
         progress=False,
     )
     files = plot_sweeps({"qwen": outcome.sweep}, tmp_path / "plots")
-    summary = parse_summary((tmp_path / "out" / "results_summary.txt").read_text())
+    summary = parse_summary((tmp_path / "out" / "summary.txt").read_text())
     loss = _sidecar(next(f.json for f in files if f.json.name == "loss_sample_story_en.json"))
     for series in loss["series"]:
         rows = summary[("sample_story_en", series["condition"])]

@@ -41,7 +41,7 @@ N_STORIES = 3
 @pytest.fixture(scope="session")
 def spoken_task(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The first built-in English stories as a task dir: JSONL, task.yaml, spoken context
-    ``<id>.wav`` and spoken continuations ``<id>_c<k>.wav`` (espeak-ng, 16 kHz)."""
+    ``<uttid>.wav`` of each row and spoken continuations ``<id>_c<k>.wav`` (espeak-ng, 16 kHz)."""
     root = tmp_path_factory.mktemp("spoken_stories")
     lines = BUILTIN_TASKS["sample_story_en"].jsonl.read_text(encoding="utf-8").splitlines()
     (root / "data.jsonl").write_text("\n".join(lines[: 2 * N_STORIES]) + "\n", encoding="utf-8")
@@ -51,7 +51,7 @@ def spoken_task(tmp_path_factory: pytest.TempPathFactory) -> Path:
     audio.mkdir(parents=True, exist_ok=True)
     tts = get_tts("espeak")
     for item in dataclasses.replace(spec, audio_dir=None).load().items:
-        texts = {f"{item.id}.wav": item.context_text}
+        texts = {f"{uttid}.wav": item.context_text for uttid in item.meta["uttids"]}  # every row
         texts.update({f"{item.id}_c{k}.wav": c for k, c in enumerate(item.continuations)})
         for name, text in texts.items():
             samples, rate = tts.synthesize(text, "en")

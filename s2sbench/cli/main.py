@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
-from collections.abc import Sequence
-from typing import NoReturn
+from collections.abc import Callable, Sequence
+from typing import NoReturn, TypeVar
 
 from s2sbench import __version__
 from s2sbench.cli.ray_args import add_executor_args, executor_kwargs
-from s2sbench.errors import S2SBenchError
+from s2sbench.cli.signals import Terminated, sigterm_raises, stopped_line
+from s2sbench.errors import ConfigError, S2SBenchError
+from s2sbench.run_options import parse_limit, parse_seed
+
+T = TypeVar("T")
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -24,18 +29,31 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
-def _limit(value: str) -> int | float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--limit must be a number, got '{value}'") from None
-    if number <= 0:
-        raise argparse.ArgumentTypeError("--limit must be positive")
-    return number if number < 1 else int(number)
+def _checked(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """An argparse type from a library check: its ConfigError becomes argparse's one line."""
+
+    def convert(value: str) -> T:
+        try:
+            return parse(value)
+        except ConfigError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = parse.__name__
+    return convert
+
+
+_limit = _checked(parse_limit)
+_seed = _checked(parse_seed)
 
 
 def _batch_size(value: str) -> int | str:
-    if value == "auto" or value.startswith("auto:"):
+    if value == "auto":
+        return value
+    if value.startswith("auto:"):
+        if not value[5:].isdigit() or int(value[5:]) < 1:
+            raise argparse.ArgumentTypeError(
+                f"--batch-size auto:MAX needs a positive integer MAX, got '{value}'"
+            )
         return value
     try:
         size = int(value)
@@ -96,7 +114,7 @@ def add_run_parser(sub: argparse._SubParsersAction) -> None:
         help="write samples_<task>_<condition>.jsonl (needs --output-path)",
     )
     p.add_argument("--template", default="reference", help="prompt template name")
-    p.add_argument("--seed", type=int, default=1234, help="seed of the bootstrap")
+    p.add_argument("--seed", type=_seed, default=1234, help="seed of the bootstrap (>= 0)")
     p.add_argument(
         "--long-audio",
         choices=["error", "truncate", "chunk"],
@@ -227,17 +245,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         rest = ["run", *rest]  # ``s2sbench`` alone, or with run options, means ``s2sbench run``
     args = parser.parse_args([*head, *rest])
     try:
-        return int(args.func(args) or 0)
+        with sigterm_raises():
+            return int(args.func(args) or 0)
     except S2SBenchError as exc:
         if args.debug:
             raise
         print(f"s2sbench: error: {_one_line(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print(
-            "s2sbench: interrupted; finished scores are kept in the output store", file=sys.stderr
-        )
-        return 130
+        print(stopped_line(args, "interrupted (SIGINT)"), file=sys.stderr)
+        return 128 + signal.SIGINT
+    except Terminated:
+        print(stopped_line(args, "terminated (SIGTERM)"), file=sys.stderr)
+        return 128 + signal.SIGTERM
     except Exception as exc:  # a bug or an input nobody foresaw: still one line, no results
         if args.debug:
             raise
