@@ -161,3 +161,23 @@ def test_tasks_list_lists_tasks_like_the_tasks_command(
     assert cli_main.main(["--tasks", "list"]) == 0  # 's2sbench --tasks list' means run
     assert capsys.readouterr().out == expected
     assert list(tmp_path.iterdir()) == []  # nothing was evaluated or written
+
+
+def test_a_kept_earlier_run_is_named_by_its_recorded_start(
+    hash_run: tuple[Path, float, float], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Another configuration into the same folder keeps the earlier results under their
+    ``started_at`` (not the file's time, which a copy or a backup changes)."""
+    import os
+    import shutil
+
+    out = tmp_path / "out"
+    shutil.copytree(hash_run[0], out)
+    os.utime(out / "results.json", (1e9, 1e9))  # as a backup or copy can leave it: 2001
+    started = json.loads((out / "results.json").read_text(encoding="utf-8"))["config"]
+    stamp = started["started_at"].replace(":", "-")
+    argv = ["run", "--model", "fake_models:HashModel", "--model-args", "salt=fmt"]
+    argv += ["--tasks", "sample_story_en", "--conditions", "t2t", "--limit", "4"]
+    assert cli_main.main([*argv, "--output-path", str(out), "--no-progress"]) == 0
+    assert (out / f"results_{stamp}.json").is_file(), sorted(p.name for p in out.iterdir())
+    capsys.readouterr()
