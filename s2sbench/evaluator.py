@@ -23,7 +23,7 @@ from s2sbench.metrics.wer import transcript_error
 from s2sbench.models.base import ContinuationScore, ScoringModel
 from s2sbench.models.registry import get_model, parse_model_args
 from s2sbench.models.text_encoding import check_long_context
-from s2sbench.provenance import git_hash, versions
+from s2sbench.provenance import git_hash, versions, wall_clock
 from s2sbench.reports import run_files
 from s2sbench.reports.io import json_safe
 from s2sbench.requests.build import (
@@ -144,6 +144,7 @@ class Evaluation:
     log_samples: bool
     settings: dict[str, Any]
     started: float = field(default_factory=time.time)
+    wall_start: float | None = None  # when prepare_evaluation began (before the model loaded)
 
     def put(self, index: int, scores: list[ContinuationScore]) -> None:
         """Check and append the scores of ``pending[index]``."""
@@ -213,6 +214,7 @@ class Evaluation:
             "scored_now": len(self.pending),
             "reused_from_store": sum(len(c.requests) for c in self.cells) - len(self.pending),
             "seconds": round(time.time() - self.started, 3),
+            **wall_clock(self.wall_start or self.started),
         }
         # An undefined statistic is None (null in JSON), never NaN or Infinity.
         result = EvalResult(
@@ -254,6 +256,7 @@ def prepare_evaluation(
     executor: str = "local",
 ) -> Evaluation:
     """Validate the data, build the model and the requests, open the store, find what is left."""
+    wall_start = time.time()
     limit, seed = check_limit(limit), check_seed(seed)
     check_task_names(tasks)
     conds = parse_conditions(list(conditions) if not isinstance(conditions, str) else conditions)
@@ -314,6 +317,7 @@ def prepare_evaluation(
         Path(output_path) if output_path else None,
         log_samples,
         settings,
+        wall_start=wall_start,
     )
 
 

@@ -126,7 +126,14 @@ def outcome(out: Path) -> dict[str, Any]:
 
 
 # Timings and counters differ by design; git_hash too when a commit lands between two runs.
-VOLATILE = ("seconds", "scored_now", "reused_from_store", "git_hash")
+VOLATILE = (
+    "seconds",
+    "started_at",
+    "total_seconds",
+    "scored_now",
+    "reused_from_store",
+    "git_hash",
+)
 
 
 def test_sigkill_at_random_points_then_resume_matches_an_uninterrupted_run(

@@ -49,11 +49,18 @@ def files(out: Path) -> dict[str, bytes]:
 
 @pytest.fixture
 def earlier(tmp_path: Path, capsys: pytest.CaptureFixture) -> Path:
-    """A finished run (6 stories, samples logged) whose results.json ended at a known time."""
+    """A finished run (6 stories, samples logged) whose results.json ended at a known time.
+
+    Its recorded start (``config.started_at``) is removed, as in results.json files written
+    before it was recorded, so the start comes from the file's time less its duration.
+    """
     out = tmp_path / "out"
     assert run(out, capsys, *BASE) == (0, "")
     results = out / "results.json"
-    seconds = strict(results.read_text())["config"]["seconds"]
+    data = strict(results.read_text())
+    del data["config"]["started_at"]
+    write_json(results, data)
+    seconds = data["config"]["seconds"]
     ended = dt.datetime(2026, 3, 4, 5, 6, 7, tzinfo=dt.timezone.utc).timestamp()
     os.utime(results, (ended, ended + 0.5 + seconds))  # started 05:06:07.5 UTC
     return out

@@ -87,7 +87,8 @@ def add_run_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--tasks",
         default="sample",
-        help="comma-separated task names or task .yaml paths; 'sample' = built-in suite",
+        help="comma-separated task names or task .yaml paths; 'sample' = built-in suite; "
+        "'list' lists the tasks",
     )
     p.add_argument("--conditions", default="t2t,s2t", help="comma-separated: t2t,s2t,t2s,s2s")
     p.add_argument(
@@ -155,6 +156,8 @@ def _quiet_progress() -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.tasks == "list":  # lm-evaluation-harness convention: the same table as 'tasks'
+        return cmd_tasks(args)
     from s2sbench.evaluator import evaluate
     from s2sbench.reports.table import print_summary
 

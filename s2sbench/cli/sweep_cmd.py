@@ -61,6 +61,13 @@ def add_sweep_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--trust-remote-code", action="store_true")
     p.add_argument("--allow-pickle", action="store_true")
     p.add_argument("--allow-weight-mismatch", action="store_true")
+    p.add_argument(
+        "--log-samples",
+        "--log_samples",
+        action="store_true",
+        help="accepted as in 'run' and lm-evaluation-harness: a sweep always writes each "
+        "checkpoint's samples_<task>_<condition>.jsonl (reports and compare read them)",
+    )
     p.add_argument("--no-plots", action="store_true", help="skip OUT/plots/")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     add_executor_args(p)
@@ -108,5 +115,5 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         from s2sbench.reports.plots import plot_sweeps
 
         files = plot_sweeps({root.resolve().name: outcome.sweep}, root / "plots")
-        print(f"{len(files)} plots (PNG + SVG + JSON) in {root / 'plots'}")
+        print(f"{len(files)} plots (PNG + SVG + PDF + JSON) in {root / 'plots'}")
     return 0

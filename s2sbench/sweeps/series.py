@@ -32,6 +32,24 @@ class Point:
     n: int
 
 
+@dataclass(frozen=True)
+class GapPoint:
+    """One checkpoint's degradation for one (task, condition pair), as its results.json has it.
+
+    ``gap`` is the first condition's accuracy minus the second's (read minus
+    heard for ``t2t->s2t``), with its paired bootstrap CI and McNemar p.
+    """
+
+    step: int
+    acc_first: float
+    acc_second: float
+    gap: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    n: int
+
+
 @dataclass
 class Sweep:
     """A finished-or-partial sweep directory, read from disk."""
@@ -69,6 +87,37 @@ class Sweep:
                         float(metrics["mean_right_loss"]),
                         float(metrics["mean_wrong_loss"]),
                         int(metrics["n"]),
+                    )
+                )
+        return points
+
+    def pairs(self, task: str) -> list[str]:
+        """The condition pairs (``t2t->s2t``, ...) with a degradation entry for ``task``."""
+        seen: dict[str, None] = {}
+        for entry in self.finished():
+            by_pair = self.results[entry["name"]].get("degradation", {}).get(task, {})
+            for pair, d in by_pair.items():
+                if d.get("n_items"):
+                    seen[pair] = None
+        return list(seen)
+
+    def gap_series(self, task: str, pair: str) -> list[GapPoint]:
+        """Per finished checkpoint: the degradation of ``pair`` (e.g. ``t2t->s2t``) on ``task``."""
+        first, second = pair.split("->")
+        points = []
+        for entry in self.finished():
+            d = self.results[entry["name"]].get("degradation", {}).get(task, {}).get(pair)
+            if d and d.get("n_items"):
+                points.append(
+                    GapPoint(
+                        int(entry["step"]),
+                        float(d[f"acc_{first}"]),
+                        float(d[f"acc_{second}"]),
+                        float(d["gap"]),
+                        float(d["ci_low"]),
+                        float(d["ci_high"]),
+                        float(d["mcnemar"]["p_value"]),
+                        int(d["n_items"]),
                     )
                 )
         return points
