@@ -22,6 +22,7 @@ from s2sbench.metrics.accuracy import task_metrics
 from s2sbench.metrics.wer import transcript_error
 from s2sbench.models.base import ContinuationScore, ScoringModel
 from s2sbench.models.registry import get_model, parse_model_args
+from s2sbench.models.text_encoding import check_long_context
 from s2sbench.provenance import git_hash, versions, wall_clock
 from s2sbench.reports import run_files
 from s2sbench.reports.io import json_safe
@@ -75,6 +76,12 @@ def _check_scores(request: ContextRequest, scores: list[ContinuationScore]) -> N
                 where=f"task {request.task}, item {request.item_id}",
                 hint="check the model's weights and dtype (try dtype=float32)",
             )
+
+
+def truncated_contexts(records: Iterable[Any]) -> int:
+    """How many contexts of a cell were cut to fit the model's window (``--long-context
+    truncate``): adapters mark them with ``extra["truncated_context_tokens"]``."""
+    return sum(1 for r in records if any(s.extra.get("truncated_context_tokens") for s in r.scores))
 
 
 def _with_sample_audio(
@@ -176,6 +183,8 @@ class Evaluation:
                 asr = transcript_error(texts, cell.records, cell.task.lang)
                 if asr is not None:
                     metrics.update(asr_error_rate=asr.wer, asr_unit=asr.unit)
+            if self.settings.get("long_context") == "truncate":
+                metrics["truncated_contexts"] = truncated_contexts(cell.records)
             results.setdefault(cell.task.name, {})[cell.condition.value] = metrics
 
         from s2sbench.metrics.degradation import degradation_report
@@ -240,8 +249,10 @@ def prepare_evaluation(
     template: str | PromptTemplate = "reference",
     seed: int = 1234,
     long_audio: str = "error",
+    long_context: str = "error",
     trust_remote_code: bool = False,
     allow_pickle: bool = False,
+    allow_weight_mismatch: bool = False,
     executor: str = "local",
 ) -> Evaluation:
     """Validate the data, build the model and the requests, open the store, find what is left."""
@@ -260,8 +271,10 @@ def prepare_evaluation(
         "batch_size": batch_size,
         "device": device,
         "long_audio": long_audio,
+        "long_context": check_long_context(long_context),
         "trust_remote_code": check_gate("trust_remote_code", trust_remote_code) or None,
         "allow_pickle": check_gate("allow_pickle", allow_pickle) or None,
+        "allow_weight_mismatch": check_gate("allow_weight_mismatch", allow_weight_mismatch) or None,
     }
     scorer = get_model(model, model_args, **runtime)
     task_list = _with_sample_audio(task_list, specs, conds, scorer, limit)
@@ -284,6 +297,7 @@ def prepare_evaluation(
         "limit": limit,
         "batch_size": batch_size,
         "long_audio": long_audio,
+        "long_context": long_context,
         "executor": executor,
         "seed": seed,
     }
@@ -321,9 +335,9 @@ def evaluate(
     """Score ``tasks`` x ``conditions`` with ``model`` and return the typed result.
 
     ``options`` are those of :func:`prepare_evaluation` (data_dir, batch_size,
-    device, output_path, limit, log_samples, template, seed, long_audio,
-    trust_remote_code, allow_pickle). With ``output_path`` the raw scores are
-    appended to ``output_path/scores.jsonl`` as they are computed, so rerunning
+    device, output_path, limit, log_samples, template, seed, long_audio, long_context,
+    trust_remote_code, allow_pickle, allow_weight_mismatch). With ``output_path`` the raw
+    scores are appended to ``output_path/scores.jsonl`` as they are computed, so rerunning
     the same call skips finished work; ``results.json`` (and, with
     ``log_samples``, ``samples_<task>_<condition>.jsonl``) are written
     atomically at the end.

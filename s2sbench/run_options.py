@@ -2,7 +2,7 @@
 
 The CLI's argument types call these, so ``--limit inf`` and
 ``evaluate(limit=float("inf"))`` fail the same way, before any data or model
-is loaded. The two safety gates accept only real booleans: a string such as
+is loaded. The safety gates accept only real booleans: a string such as
 ``"no"`` is truthy in Python, and a gate that a string can open is no gate.
 """
 
@@ -17,7 +17,11 @@ from s2sbench.errors import ConfigError
 if TYPE_CHECKING:
     from s2sbench.tasks.item import Task
 
-GATE_FLAGS = {"trust_remote_code": "--trust-remote-code", "allow_pickle": "--allow-pickle"}
+GATE_FLAGS = {
+    "trust_remote_code": "--trust-remote-code",
+    "allow_pickle": "--allow-pickle",
+    "allow_weight_mismatch": "--allow-weight-mismatch",
+}
 
 
 def check_limit(limit: Any) -> int | float | None:

@@ -1,10 +1,11 @@
 """The safety gates open only by their flags, and every boolean model arg is parsed strictly.
 
-``trust_remote_code`` and ``allow_pickle`` named in ``--model-args`` (any value,
-any spelling, any adapter, plugins included, string or dict) are refused with
-one line naming the flag to use, before anything is imported or loaded. Every
-parameter an adapter declares boolean takes only true/false, 1/0, yes/no (any
-case): checked for every built-in adapter, by reading its real constructor.
+``trust_remote_code``, ``allow_pickle`` and ``allow_weight_mismatch`` named in
+``--model-args`` (any value, any spelling, any adapter, plugins included, string
+or dict) are refused with one line naming the flag to use, before anything is
+imported or loaded. Every parameter an adapter declares boolean takes only
+true/false, 1/0, yes/no (any case): checked for every built-in adapter, by
+reading its real constructor.
 """
 
 from __future__ import annotations
@@ -26,7 +27,11 @@ from s2sbench.models import registry
 from s2sbench.models.registry import MODEL_REGISTRY, get_model
 
 TESTS = Path(__file__).resolve().parent
-GATES = {"trust_remote_code": "--trust-remote-code", "allow_pickle": "--allow-pickle"}
+GATES = {
+    "trust_remote_code": "--trust-remote-code",
+    "allow_pickle": "--allow-pickle",
+    "allow_weight_mismatch": "--allow-weight-mismatch",
+}
 WORDS = {"true": True, "TRUE": True, "Yes": True, "1": True}
 WORDS.update({"false": False, "No": False, "0": False})
 

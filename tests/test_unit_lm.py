@@ -124,12 +124,14 @@ def hand_built(parts, model: UnitLM, request: ContextRequest) -> list[tuple[floa
 
     tok = model.tokenizer
     marker = tok.convert_tokens_to_ids
+    full, plain = tok("a")["input_ids"], tok("a", add_special_tokens=False)["input_ids"]
+    lead = full[: len(full) - len(plain)]  # what the tokenizer itself puts first (BOS or none)
     if request.context_text is None:
-        context = [tok.bos_token_id, marker("[SPEECH]")]
+        context = [*lead, marker("[SPEECH]")]
         context += reference_units(parts, request.context_audio, tok)
     else:
         text = tok(request.text_context, add_special_tokens=False)["input_ids"]
-        context = [tok.bos_token_id, marker("[TEXT]"), *text, marker("[SPEECH]")]
+        context = [*lead, marker("[TEXT]"), *text, marker("[SPEECH]")]
     out = []
     for path in request.continuation_audio:
         ids = torch.tensor([context + reference_units(parts, path, tok)])

@@ -122,6 +122,13 @@ def add_run_parser(sub: argparse._SubParsersAction) -> None:
         help="what to do with audio longer than the model's window",
     )
     p.add_argument(
+        "--long-context",
+        choices=["error", "truncate"],
+        default="error",
+        help="what to do with a text context longer than the model's window (truncate: cut "
+        "it from the left, counted in results.json)",
+    )
+    p.add_argument(
         "--trust-remote-code",
         action="store_true",
         help="allow model repositories to run their own code",
@@ -130,6 +137,11 @@ def add_run_parser(sub: argparse._SubParsersAction) -> None:
         "--allow-pickle",
         action="store_true",
         help="allow loading pickle-only (non-safetensors) weights",
+    )
+    p.add_argument(
+        "--allow-weight-mismatch",
+        action="store_true",
+        help="score a checkpoint whose weights do not match its config (missing weights random)",
     )
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     add_executor_args(p)
@@ -169,8 +181,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=not args.no_progress,
         long_audio=args.long_audio,
+        long_context=args.long_context,
         trust_remote_code=args.trust_remote_code,
         allow_pickle=args.allow_pickle,
+        allow_weight_mismatch=args.allow_weight_mismatch,
         executor=executor,
         executor_args=executor_args,
     )

@@ -57,8 +57,10 @@ def add_sweep_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--template", default="reference", help="prompt template name")
     p.add_argument("--seed", type=_seed, default=1234, help="seed of the bootstrap (>= 0)")
     p.add_argument("--long-audio", choices=["error", "truncate", "chunk"], default="error")
+    p.add_argument("--long-context", choices=["error", "truncate"], default="error")
     p.add_argument("--trust-remote-code", action="store_true")
     p.add_argument("--allow-pickle", action="store_true")
+    p.add_argument("--allow-weight-mismatch", action="store_true")
     p.add_argument(
         "--log-samples",
         "--log_samples",
@@ -96,8 +98,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         device=args.device,
         long_audio=args.long_audio,
+        long_context=args.long_context,
         trust_remote_code=args.trust_remote_code,
         allow_pickle=args.allow_pickle,
+        allow_weight_mismatch=args.allow_weight_mismatch,
         executor=executor,
         executor_args=executor_args,
     )

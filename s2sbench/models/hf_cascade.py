@@ -2,8 +2,9 @@
 
 S2T: the context audio is transcribed once (greedy ``generate``, language
 from the request), then the LM scores ``transcript + joiner + continuation``
-exactly as it scores a T2T text context, through :class:`HFCausalLM` itself,
-so the cascade's S2T differs from its T2T only by what the ASR heard. The
+exactly as it scores a T2T text context, through :class:`HFCausalLM` itself (special
+tokens, ``lm_add_bos_token`` and ``long_context`` included), so the cascade's S2T differs
+from its T2T only by what the ASR heard. ``lm=`` may name a GGUF (``bundled:gemma3-270m``). The
 transcript is kept in each score's ``extra["transcript"]``.
 
 Transcripts are cached within a run by (audio path, content hash, language,
@@ -56,8 +57,11 @@ class HFCascade:
         lm_revision: str | None = None,
         batch_size: int | str | None = None,
         long_audio: str = "error",
+        long_context: str = "error",
+        lm_add_bos_token: bool | None = None,
         trust_remote_code: bool = False,
         allow_pickle: bool = False,
+        allow_weight_mismatch: bool = False,
         **_runtime: Any,
     ):
         from transformers import AutoModelForSpeechSeq2Seq, AutoProcessor
@@ -71,8 +75,11 @@ class HFCascade:
             device=device,
             revision=lm_revision,
             batch_size=batch_size,
+            add_bos_token=lm_add_bos_token,
+            long_context=long_context,
             trust_remote_code=trust_remote_code,
             allow_pickle=allow_pickle,
+            allow_weight_mismatch=allow_weight_mismatch,
         )
         self.asr = load_pretrained(
             AutoModelForSpeechSeq2Seq,
@@ -82,6 +89,7 @@ class HFCascade:
             revision=asr_revision,
             trust_remote_code=trust_remote_code,
             allow_pickle=allow_pickle,
+            allow_weight_mismatch=allow_weight_mismatch,
         )
         self.processor = load_preprocessor(
             AutoProcessor, asr, revision=asr_revision, trust_remote_code=trust_remote_code

@@ -27,7 +27,15 @@ from s2sbench.models.base import ScoringModel
 from s2sbench.run_options import GATE_FLAGS
 
 # Run-wide settings every adapter receives (it may ignore them): not model identity.
-RUNTIME_KEYS = ("batch_size", "device", "long_audio", "trust_remote_code", "allow_pickle")
+RUNTIME_KEYS = (
+    "batch_size",
+    "device",
+    "long_audio",
+    "long_context",
+    "trust_remote_code",
+    "allow_pickle",
+    "allow_weight_mismatch",
+)
 
 TRUE_WORDS = ("true", "1", "yes")
 FALSE_WORDS = ("false", "0", "no")

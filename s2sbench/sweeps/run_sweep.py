@@ -14,7 +14,7 @@ Layout of ``output_path``:
   all of them in one file, each block under a ``# task=.. condition=..`` header.
 
 A checkpoint is skipped when its marker records the same request and the
-same checkpoint signature (file names, sizes, mtimes). A checkpoint killed
+same checkpoint signature (file names, sizes, inodes, mtimes, ctimes). A checkpoint killed
 half-way is evaluated again, and ``evaluate`` reuses every score already in
 its ``scores.jsonl``, so only the unfinished items are computed.
 """
@@ -136,7 +136,8 @@ def sweep(
     """Evaluate each checkpoint (``pretrained=<path>`` merged into ``model_args``) in step order.
 
     ``runtime`` goes to ``evaluate`` unchanged (batch_size, device, long_audio,
-    trust_remote_code, allow_pickle); it does not change scores, so it is not
+    long_context, trust_remote_code, allow_pickle, allow_weight_mismatch); it does not
+    change scores (``long_context="truncate"`` aside, which is recorded), so it is not
     part of what makes a checkpoint "finished". With ``executor="ray"`` every
     unfinished checkpoint is planned first and one actor pool scores them all,
     each replica loading a checkpoint once (``s2sbench.executors.ray_sweep``).
@@ -165,6 +166,8 @@ def sweep(
         "template": template,
         "seed": seed,
     }
+    if runtime.get("long_context") == "truncate":  # the only runtime setting that moves scores
+        request["long_context"] = "truncate"
     request_id = _request_id(request)
     root = Path(output_path)
     root.mkdir(parents=True, exist_ok=True)
