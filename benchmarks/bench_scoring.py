@@ -12,13 +12,13 @@ the same model object, by (see scoring_methods.py):
 * ``limit``: the cost floor: the network body once over the unique tokens and
   the output layer over the scored positions only.
 
-Models: real Gemma 3 270M (``--gemma DIR``, a transformers folder; by default
-``$S2SBENCH_CACHE/gemma-3-270m-hf``; read with ``add_bos_token=true``, as lm-eval
-reads it), and random GPT-2-shaped models (``--size``) kept for comparison.
+Models: real Gemma 3 270M (``--gemma``: by default ``bundled:gemma3-270m``, the
+``weights`` extra's GGUF; or a GGUF file or transformers folder; it reads its ``<bos>``
+as lm-eval reads it), and random GPT-2-shaped models (``--size``) kept for comparison.
 Methods run interleaved (measure.py); ratios use each method's fastest round.
 The last table is Markdown, ready for the README.
 
-    python benchmarks/bench_scoring.py [--models gemma,gpt2] [--gemma DIR] [--size small|gpt2]
+    python benchmarks/bench_scoring.py [--models gemma,gpt2] [--gemma SOURCE] [--size small|gpt2]
         [--tasks story,cmmlu] [--methods ...] [--device cpu] [--threads 2] [--rounds 3]
         [--batch-size 16] [--audio] [--json OUT.json]
 """
@@ -66,12 +66,6 @@ def text_requests(task_name: str) -> list[Any]:
     return build_requests(task, Condition.T2T, get_template("reference"))
 
 
-def default_gemma_dir() -> Path:
-    from s2sbench.paths import cache_root
-
-    return cache_root() / "gemma-3-270m-hf"
-
-
 def text_models(root: Path, args: argparse.Namespace) -> list[tuple[str, str, dict[str, Any]]]:
     """``(label, path, adapter args)`` per model asked for; a missing Gemma is said, not fatal."""
     from tiny_models import make_gpt2
@@ -79,11 +73,13 @@ def text_models(root: Path, args: argparse.Namespace) -> list[tuple[str, str, di
     out = []
     for name in args.models.split(","):
         if name == "gemma":
-            path = Path(args.gemma) if args.gemma else default_gemma_dir()
-            if not (path / "config.json").exists():
-                print(f"Gemma 3 270M left out: no transformers folder at {path} (--gemma DIR)")
+            source = args.gemma or "bundled:gemma3-270m"
+            local = Path(source)
+            usable = (local / "config.json").exists() or local.suffix == ".gguf"
+            if not source.startswith("bundled:") and not usable:
+                print(f"Gemma 3 270M left out: no transformers folder or GGUF at {source}")
                 continue
-            out.append(("Gemma 3 270M", str(path), {"add_bos_token": True}))
+            out.append(("Gemma 3 270M", source, {}))
         elif name == "gpt2":
             config = {**TEXT_SIZES[args.size], "vocab_size": GPT2_VOCAB}
             path = make_gpt2(root / f"gpt2-{args.size}", seed=0, **config)
@@ -165,7 +161,7 @@ def print_tables(results: dict[str, dict[str, dict[str, Any]]], clock: str) -> N
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", default="gemma,gpt2", help="gemma and/or gpt2")
-    parser.add_argument("--gemma", help="Gemma 3 270M transformers folder")
+    parser.add_argument("--gemma", help="Gemma 3 270M: bundled:gemma3-270m, a .gguf or a folder")
     parser.add_argument("--size", choices=sorted(TEXT_SIZES), default="small")
     parser.add_argument("--tasks", default="story,cmmlu")
     parser.add_argument("--methods", default=",".join(METHODS))

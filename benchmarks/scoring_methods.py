@@ -25,11 +25,11 @@ Scores = list[list[float]]  # per request, per continuation: log-prob sum in nat
 
 
 def _start_ids(adapter: Any) -> tuple[list[int], int]:
-    """What the model reads before the context (BOS when the adapter adds it), and the id an
-    empty context reads from."""
+    """What the model reads before every context (the adapter's ``prefix``: Gemma's BOS, as
+    its tokenizer adds it) and the id an empty context reads from."""
     tok = adapter.tokenizer
     start = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
-    return ([start] if getattr(adapter, "add_bos_token", False) else []), start
+    return list(adapter.prefix), start
 
 
 def continuation_logprob(model: Any, ids: list[int], n_context: int) -> float:
@@ -47,8 +47,8 @@ def reference_text(model: Any, adapter: Any) -> Callable[[list[Any]], Scores]:
 
     Token boundaries as lm-eval (and s2sbench) draw them: the context's trailing
     space moves to the continuation, the continuation's tokens are those of the
-    whole text beyond the context's; BOS first when the adapter reads one; an
-    empty context reads from BOS/EOS.
+    whole text beyond the context's; the adapter's prefix (the tokenizer's leading special
+    tokens) first; an empty context reads from BOS/EOS.
     """
     import torch
 
@@ -78,7 +78,7 @@ def lm_eval_runner(model: Any, tokenizer: Any, args: argparse.Namespace) -> Call
     """A function scoring requests with lm-eval's ``HFLM``, or why there is none.
 
     ``add_bos_token`` is left unset, so lm-eval follows the tokenizer's own default (Gemma
-    reads ``<bos>``), which is what the s2sbench adapters are given in this benchmark.
+    reads ``<bos>``), as the s2sbench adapter does by default.
     """
     try:
         from lm_eval.api.instance import Instance

@@ -11,6 +11,7 @@ import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,12 +22,21 @@ from s2sbench.metrics.accuracy import task_metrics
 from s2sbench.metrics.wer import transcript_error
 from s2sbench.models.base import ContinuationScore, ScoringModel
 from s2sbench.models.registry import get_model, parse_model_args
-from s2sbench.provenance import git_hash, versions
-from s2sbench.reports.io import write_json, write_jsonl
-from s2sbench.requests.build import AudioHasher, ContextRequest, build_requests
+from s2sbench.models.text_encoding import check_long_context
+from s2sbench.provenance import git_hash, versions, wall_clock
+from s2sbench.reports import run_files
+from s2sbench.reports.io import json_safe
+from s2sbench.requests.build import (
+    AudioHasher,
+    ContextRequest,
+    build_requests,
+    check_context_audio,
+)
 from s2sbench.requests.conditions import Condition, parse_conditions
 from s2sbench.requests.prompts import PromptTemplate, get_template
 from s2sbench.results import Cell, EvalResult, sample_rows
+from s2sbench.run_options import check_gate, check_limit, check_seed, check_task_names, limited_task
+from s2sbench.scores.item_records import item_records
 from s2sbench.scores.store import ScoreStore, model_id
 from s2sbench.tasks.item import Task
 from s2sbench.tasks.registry import SAMPLE_SUITE, TaskSpec, resolve_tasks
@@ -66,6 +76,12 @@ def _check_scores(request: ContextRequest, scores: list[ContinuationScore]) -> N
                 where=f"task {request.task}, item {request.item_id}",
                 hint="check the model's weights and dtype (try dtype=float32)",
             )
+
+
+def truncated_contexts(records: Iterable[Any]) -> int:
+    """How many contexts of a cell were cut to fit the model's window (``--long-context
+    truncate``): adapters mark them with ``extra["truncated_context_tokens"]``."""
+    return sum(1 for r in records if any(s.extra.get("truncated_context_tokens") for s in r.scores))
 
 
 def _with_sample_audio(
@@ -128,6 +144,7 @@ class Evaluation:
     log_samples: bool
     settings: dict[str, Any]
     started: float = field(default_factory=time.time)
+    wall_start: float | None = None  # when prepare_evaluation began (before the model loaded)
 
     def put(self, index: int, scores: list[ContinuationScore]) -> None:
         """Check and append the scores of ``pending[index]``."""
@@ -149,14 +166,15 @@ class Evaluation:
 
     def finish(self) -> EvalResult:
         """Metrics from the stored records; results.json and samples written atomically."""
+        lookup = partial(self.store.get, self.mid)
         for cell in self.cells:
-            cell.records = [self.store.get(self.mid, r.key) for r in cell.requests]  # type: ignore[misc]
-            missing = sum(1 for r in cell.records if r is None)
+            missing = sum(1 for r in cell.requests if lookup(r.key) is None)
             if missing:
                 raise ModelError(
                     f"{missing} requests of {cell.task.name}/{cell.condition} were never scored",
                     hint="rerun with the same --output-path to finish them",
                 )
+            cell.records = item_records(cell.requests, lookup)  # type: ignore[assignment]
         results: dict[str, dict[str, dict[str, Any]]] = {}
         for cell in self.cells:
             metrics: dict[str, Any] = task_metrics(cell.records, cell.task.kind).to_dict()
@@ -165,6 +183,8 @@ class Evaluation:
                 asr = transcript_error(texts, cell.records, cell.task.lang)
                 if asr is not None:
                     metrics.update(asr_error_rate=asr.wer, asr_unit=asr.unit)
+            if self.settings.get("long_context") == "truncate":
+                metrics["truncated_contexts"] = truncated_contexts(cell.records)
             results.setdefault(cell.task.name, {})[cell.condition.value] = metrics
 
         from s2sbench.metrics.degradation import degradation_report
@@ -194,19 +214,17 @@ class Evaluation:
             "scored_now": len(self.pending),
             "reused_from_store": sum(len(c.requests) for c in self.cells) - len(self.pending),
             "seconds": round(time.time() - self.started, 3),
+            **wall_clock(self.wall_start or self.started),
         }
         runtime = getattr(self.scorer, "runtime_stats", None)
         if callable(runtime):  # e.g. a cascade's ASR seconds per audio second (this process)
-            config["model_runtime"] = runtime()
-        result = EvalResult(results, degradation, self.skipped, config, self.cells)
+            config["model_runtime"] = json_safe(runtime())
+        # An undefined statistic is None (null in JSON), never NaN or Infinity.
+        result = EvalResult(
+            json_safe(results), json_safe(degradation), self.skipped, config, self.cells
+        )
         if self.output_path is not None:
-            write_json(self.output_path / "results.json", result.to_json())
-            if self.log_samples:
-                for cell in self.cells:
-                    write_jsonl(
-                        self.output_path / f"samples_{cell.task.name}_{cell.condition.value}.jsonl",
-                        sample_rows(cell),
-                    )
+            run_files.write_results(self.output_path, result, self.log_samples)
         return result
 
     def close(self) -> None:
@@ -234,28 +252,36 @@ def prepare_evaluation(
     template: str | PromptTemplate = "reference",
     seed: int = 1234,
     long_audio: str = "error",
+    long_context: str = "error",
     trust_remote_code: bool = False,
     allow_pickle: bool = False,
+    allow_weight_mismatch: bool = False,
     executor: str = "local",
 ) -> Evaluation:
     """Validate the data, build the model and the requests, open the store, find what is left."""
+    wall_start = time.time()
+    limit, seed = check_limit(limit), check_seed(seed)
+    check_task_names(tasks)
     conds = parse_conditions(list(conditions) if not isinstance(conditions, str) else conditions)
     specs = resolve_tasks(
         list(tasks) if not isinstance(tasks, str) else tasks, Path(data_dir) if data_dir else None
     )
     prompt = get_template(template)
-    task_list = [spec.load().limited(limit) for spec in specs]  # validate data before a model
+    task_list = [limited_task(spec.load(), limit) for spec in specs]  # data before a model
+    hasher = AudioHasher()
+    check_context_audio(task_list, conds, hasher)  # both rows' wavs, before a model loads
     runtime = {
         "batch_size": batch_size,
         "device": device,
         "long_audio": long_audio,
-        "trust_remote_code": trust_remote_code or None,
-        "allow_pickle": allow_pickle or None,
+        "long_context": check_long_context(long_context),
+        "trust_remote_code": check_gate("trust_remote_code", trust_remote_code) or None,
+        "allow_pickle": check_gate("allow_pickle", allow_pickle) or None,
+        "allow_weight_mismatch": check_gate("allow_weight_mismatch", allow_weight_mismatch) or None,
     }
     scorer = get_model(model, model_args, **runtime)
     task_list = _with_sample_audio(task_list, specs, conds, scorer, limit)
     mid = model_id(scorer.fingerprint())
-    hasher = AudioHasher()
 
     cells: list[Cell] = []
     skipped: list[dict[str, str]] = []
@@ -266,6 +292,7 @@ def prepare_evaluation(
                 skipped.append({"task": task.name, "condition": cond.value, "reason": reason})
                 continue
             cells.append(Cell(task, cond, build_requests(task, cond, prompt, hasher)))
+    run_files.check_before_run(output_path, cells, skipped, log_samples)
 
     store = ScoreStore(Path(output_path) if output_path else None)
     pending = [r for c in cells for r in c.requests if store.get(mid, r.key) is None]
@@ -273,6 +300,7 @@ def prepare_evaluation(
         "limit": limit,
         "batch_size": batch_size,
         "long_audio": long_audio,
+        "long_context": long_context,
         "executor": executor,
         "seed": seed,
     }
@@ -292,6 +320,7 @@ def prepare_evaluation(
         Path(output_path) if output_path else None,
         log_samples,
         settings,
+        wall_start=wall_start,
     )
 
 
@@ -309,9 +338,9 @@ def evaluate(
     """Score ``tasks`` x ``conditions`` with ``model`` and return the typed result.
 
     ``options`` are those of :func:`prepare_evaluation` (data_dir, batch_size,
-    device, output_path, limit, log_samples, template, seed, long_audio,
-    trust_remote_code, allow_pickle). With ``output_path`` the raw scores are
-    appended to ``output_path/scores.jsonl`` as they are computed, so rerunning
+    device, output_path, limit, log_samples, template, seed, long_audio, long_context,
+    trust_remote_code, allow_pickle, allow_weight_mismatch). With ``output_path`` the raw
+    scores are appended to ``output_path/scores.jsonl`` as they are computed, so rerunning
     the same call skips finished work; ``results.json`` (and, with
     ``log_samples``, ``samples_<task>_<condition>.jsonl``) are written
     atomically at the end.

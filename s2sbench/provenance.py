@@ -1,11 +1,14 @@
-"""What produced a result: package versions and the git commit, recorded in results.json."""
+"""What produced a result and when: versions, git commit and wall clock, for results.json."""
 
 from __future__ import annotations
 
 import platform
 import subprocess
 import sys
+import time
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from s2sbench import __version__
 
@@ -28,11 +31,31 @@ def git_hash() -> str | None:
     return out.stdout.strip() or None
 
 
+def _installed_version(name: str) -> str:
+    """The distribution's version from its metadata (pocketsphinx has no ``__version__``)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def versions() -> dict[str, str]:
     """Versions of s2sbench, Python and the numeric libraries this run imported."""
     versions = {"s2sbench": __version__, "python": platform.python_version()}
     for name in ("torch", "transformers", "pocketsphinx", "numpy"):
         module = sys.modules.get(name)
         if module is not None:
-            versions[name] = str(getattr(module, "__version__", "?"))
+            found = getattr(module, "__version__", None)
+            versions[name] = str(found) if found else _installed_version(name)
     return versions
+
+
+def wall_clock(start: float) -> dict[str, Any]:
+    """``started_at`` (ISO 8601, UTC) of ``start`` and ``total_seconds`` from then until now."""
+    when = datetime.fromtimestamp(start, timezone.utc).isoformat(timespec="seconds")
+    return {
+        "started_at": when.replace("+00:00", "Z"),
+        "total_seconds": round(time.time() - start, 3),
+    }

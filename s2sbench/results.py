@@ -9,10 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from s2sbench.metrics.accuracy import item_correct, pairwise_outcomes
 from s2sbench.requests.build import ContextRequest
 from s2sbench.requests.conditions import Condition
 from s2sbench.scores.store import ScoreRecord
 from s2sbench.tasks.item import Task
+
+# results.json layout version: bumped when a key changes meaning or goes away, not when one
+# is added. 1: the first versioned layout (results, degradation, skipped, config).
+RESULTS_FORMAT_VERSION = 1
 
 
 @dataclass
@@ -37,6 +42,7 @@ class EvalResult:
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "format_version": RESULTS_FORMAT_VERSION,
             "results": self.results,
             "degradation": self.degradation,
             "skipped": self.skipped,
@@ -52,21 +58,44 @@ class EvalResult:
 
 
 def sample_rows(cell: Cell) -> list[dict[str, Any]]:
-    """One row per scored continuation, as written to ``samples_<task>_<condition>.jsonl``."""
+    """One row per scored continuation, as written to ``samples_<task>_<condition>.jsonl``.
+
+    ``cell.records`` hold one whole record per item; the prompt of each
+    continuation is rendered from the request that carried it (an item heard
+    after two different context files was scored as two requests).
+
+    Each row also says how its item fared under the reference rule, so a
+    reader needs no metric code: ``correct`` is the item's score (1.0 or 0.0
+    for a story; the fraction of its 3 pairs right for a choice question), the
+    same on every row of the item; ``pair_correct`` (on each wrong
+    continuation's row; null on the right one) is whether the right
+    continuation beat this one.
+    """
+    carrier: dict[tuple[str, int], tuple[ContextRequest, int]] = {}
+    for request in cell.requests:
+        for local, index in enumerate(request.part or range(len(request.continuations))):
+            carrier[(request.item_id, index)] = (request, local)
+    kind = cell.task.kind
     rows = []
-    for request, record in zip(cell.requests, cell.records):
+    for record in cell.records:
+        losses = record.losses
+        correct = item_correct(losses, record.gold, kind)
+        pairs = iter(pairwise_outcomes(losses, record.gold, kind))  # in continuation order
         for index, score in enumerate(record.scores):
+            request, local = carrier[(record.item_id, index)]
             rows.append(
                 {
-                    "item_id": request.item_id,
+                    "item_id": record.item_id,
                     "continuation_index": index,
-                    "is_right": index == request.gold,
+                    "is_right": index == record.gold,
                     "logprob_sum": score.logprob_sum,
                     "n_tokens": score.n_tokens,
                     "loss": score.loss,
                     "n_chars": record.n_chars[index],
                     "n_bytes": record.n_bytes[index],
-                    "prompt": request.render(index),
+                    "prompt": request.render(local),
+                    "correct": correct,
+                    "pair_correct": None if index == record.gold else next(pairs),
                     **({"extra": dict(score.extra)} if score.extra else {}),
                 }
             )

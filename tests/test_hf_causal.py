@@ -177,8 +177,9 @@ def test_falls_back_to_full_sequences_when_the_cache_cannot_be_reused(
 def test_long_contexts_are_truncated_on_the_left_the_same_way_in_both_paths(
     gpt2_dir: Path, requests: list[ContextRequest]
 ) -> None:
-    shared = HFCausalLM(str(gpt2_dir), dtype="float32", max_length=24)
-    full = HFCausalLM(str(gpt2_dir), dtype="float32", max_length=24, reuse_context=False)
+    cut = {"max_length": 24, "long_context": "truncate"}  # the default refuses them
+    shared = HFCausalLM(str(gpt2_dir), dtype="float32", **cut)
+    full = HFCausalLM(str(gpt2_dir), dtype="float32", reuse_context=False, **cut)
     a, b = score_all(shared, requests), score_all(full, requests)
     assert_close(a, [[s.logprob_sum for s in row] for row in b])
     assert any(s.extra.get("truncated_context_tokens") for row in a for s in row)

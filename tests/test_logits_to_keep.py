@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import torch
-from real_gemma import GEMMA_ARGS, gemma_dir, needs_gemma
+from real_gemma import GEMMA, GEMMA_ARGS, needs_gemma
 from test_hf_causal import EN, ZH, make_task, requests_for
 from tiny_models import make_gpt2
 from tiny_window_models import make_window_model
@@ -171,7 +171,7 @@ def test_real_gemma3_logits_at_read_positions_equal_the_full_logits() -> None:
     from s2sbench.tasks.registry import BUILTIN_TASKS
 
     requests = requests_for(BUILTIN_TASKS["sample_story_en"].load().limited(4))
-    model = HFCausalLM(str(gemma_dir()), batch_size=4, padding_side="left", **GEMMA_ARGS)
+    model = HFCausalLM(GEMMA, batch_size=4, padding_side="left", **GEMMA_ARGS)
     want = direct_scores(model, requests)
     model._token_scorer().selector.mode = MASK
     head = HeadRows(model.model)

@@ -74,7 +74,7 @@ def test_one_sweep_gives_accuracy_and_loss_per_task(tmp_path: Path) -> None:
         _check_images(f.png, f.svg)
     acc = _sidecar(tmp_path / "plots" / "acc_story.json")
     assert [s["condition"] for s in acc["series"]] == ["t2t", "s2t"]  # same axes: gap visible
-    assert [s["label"] for s in acc["series"]] == ["T2T", "S2T"]
+    assert [s["label"] for s in acc["series"]] == ["T2T (n=10)", "S2T (n=10)"]
     for series in acc["series"]:
         assert series["x"] == [50.0, 150.0, 400.0]  # the pending checkpoint is not plotted
     assert acc["series"][0]["y"] == pytest.approx([50.0, 55.0, 60.0])
@@ -98,10 +98,10 @@ def test_several_sweeps_are_overlaid_and_labelled(tmp_path: Path) -> None:
     files = plot_sweeps(sweeps, tmp_path / "plots")
     acc = _sidecar(next(f.json for f in files if f.json.name == "acc_story.json"))
     assert [s["label"] for s in acc["series"]] == [
-        "single-stage T2T",
-        "single-stage S2T",
-        "two-stage T2T",
-        "two-stage S2T",
+        "single-stage T2T (n=10)",
+        "single-stage S2T (n=10)",
+        "two-stage T2T (n=10)",
+        "two-stage S2T (n=10)",
     ]
     assert all(len(s["x"]) == len(STEPS) for s in acc["series"])
     gap = [b - a for a, b in zip(acc["series"][0]["y"], acc["series"][2]["y"])]
@@ -144,7 +144,7 @@ def test_audio_llm_sweep_plots_read_and_heard_on_one_axis(tmp_path: Path) -> Non
         progress=False,
     )
     files = plot_sweeps({"qwen": outcome.sweep}, tmp_path / "plots")
-    summary = parse_summary((tmp_path / "out" / "results_summary.txt").read_text())
+    summary = parse_summary((tmp_path / "out" / "summary.txt").read_text())
     loss = _sidecar(next(f.json for f in files if f.json.name == "loss_sample_story_en.json"))
     for series in loss["series"]:
         rows = summary[("sample_story_en", series["condition"])]

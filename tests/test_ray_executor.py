@@ -282,8 +282,10 @@ def test_sweep_command_on_ray_matches_local(
         str(run_dir / "ckpt_*"), tmp_path / "ray", executor="ray", executor_args=POOL, **common
     )
     assert pooled.evaluated == local.evaluated == ["ckpt_1_10_x", "ckpt_2_20_x"]
-    summary = "results_summary.txt"
-    assert (tmp_path / "ray" / summary).read_bytes() == (tmp_path / "local" / summary).read_bytes()
+    for summary in ("summary.txt", "summaries/sample_story_en_t2t/results_summary.txt"):
+        assert (tmp_path / "ray" / summary).read_bytes() == (
+            tmp_path / "local" / summary
+        ).read_bytes()
     for name in local.evaluated:
         samples = "samples_sample_story_en_t2t.jsonl"
         a, b = tmp_path / "local" / name, tmp_path / "ray" / name

@@ -52,7 +52,7 @@ def _story_outcomes(samples: Path) -> dict[str, bool]:
 
 def test_markdown_report_has_every_section(two_sweeps: tuple[Path, Path], tmp_path: Path) -> None:
     recipe_a, _ = two_sweeps
-    report = write_report([recipe_a], tmp_path / "rep" / "report.md", "md")
+    report = write_report([recipe_a], tmp_path / "rep" / "report.md", "md", examples_per_task=3)
     text = report.read_text(encoding="utf-8")
     for title in SECTION_TITLES:
         assert f"### {title}\n" in text
@@ -70,7 +70,7 @@ def test_markdown_report_has_every_section(two_sweeps: tuple[Path, Path], tmp_pa
     assert re.search(r"^\| sample_cmmlu \| t2t->s2t \| \w+ \| \d+ \|", text, re.M)  # subjects
     assert "steps 100, 200, 300" in text
     images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
-    assert len(images) == 4  # accuracy and loss for two tasks
+    assert len(images) == 6  # accuracy, loss and read-heard gap for two tasks
     assert all((report.parent / rel).stat().st_size > 1000 for rel in images)
     outcomes_t2t = _story_outcomes(recipe_a / "ckpt_3_300_a" / "samples_sample_story_en_t2t.jsonl")
     outcomes_s2t = _story_outcomes(recipe_a / "ckpt_3_300_a" / "samples_sample_story_en_s2t.jsonl")
@@ -78,8 +78,8 @@ def test_markdown_report_has_every_section(two_sweeps: tuple[Path, Path], tmp_pa
     assert disagree > 0
     assert f"sample_story_en: {disagree} items disagree; showing {min(3, disagree)}." in text
     assert "(read right, heard wrong)\ncontext: " in text
-    assert re.search(r"^heard \(ASR transcript\): heard \d+\.wav$", text, re.M)
-    assert re.search(r"^\| right \| .+ \| \d+\.\d{4} \| \d+\.\d{4} \|$", text, re.M)
+    assert re.search(r"^heard \(raw ASR transcript\): heard \d+\.wav$", text, re.M)
+    assert re.search(r"^\| \[\d\] \| right \| \d+\.\d{4} \| \d+\.\d{4} \|$", text, re.M)
 
 
 def test_html_report_is_self_contained_and_compares(
@@ -91,10 +91,10 @@ def test_html_report_is_self_contained_and_compares(
     text = report.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>")
     sources = re.findall(r"<img [^>]*src='([^']+)'", text)
-    assert len(sources) == 4 + 4 + 4  # each recipe's plots, then the overlaid ones
-    assert all(s.startswith("data:image/png;base64,") for s in sources)
+    assert len(sources) == 6 + 6 + 6  # each recipe's plots, then the overlaid ones
+    assert all(s.startswith("data:image/svg+xml;base64,") for s in sources)
     for title in ("Configuration", "Intelligence degradation", "Comparison"):
-        assert f">{title}</h" in text
+        assert f">{title}" in text
     assert "<td>single</td><td>two-stage</td><td>sample_story_en</td><td>t2t</td>" in text
 
 
@@ -112,17 +112,18 @@ def test_compare_two_runs_with_paired_statistics(tmp_path: Path) -> None:
         )
         runs[salt] = out
     same = compare_runs([runs["a"], runs["a"]])["comparisons"][0]["tasks"]
-    assert same["sample_story_en"]["t2t"]["gap"] == 0
+    assert same["sample_story_en"]["t2t"]["diff"] == 0
     assert same["sample_story_en"]["t2t"]["mcnemar"]["p_value"] == 1.0
     report = compare_runs([runs["a"], runs["b"]], ["A", "B"])
     stats = report["comparisons"][0]["tasks"]["sample_story_en"]["t2t"]
     right_a = _story_outcomes(runs["a"] / "samples_sample_story_en_t2t.jsonl")
     right_b = _story_outcomes(runs["b"] / "samples_sample_story_en_t2t.jsonl")
     assert stats["n_items"] == len(right_a) == 46
-    assert stats["acc_a"] == pytest.approx(sum(right_a.values()) / len(right_a))
-    assert stats["mcnemar"]["a_only"] == sum(right_a[i] and not right_b[i] for i in right_a)
-    assert stats["mcnemar"]["b_only"] == sum(right_b[i] and not right_a[i] for i in right_a)
-    assert stats["ci_low"] <= stats["gap"] <= stats["ci_high"]
+    # A is the baseline, B the run: run minus baseline
+    assert stats["acc_baseline"] == pytest.approx(sum(right_a.values()) / len(right_a))
+    assert stats["mcnemar"]["baseline_only"] == sum(right_a[i] and not right_b[i] for i in right_a)
+    assert stats["mcnemar"]["run_only"] == sum(right_b[i] and not right_a[i] for i in right_a)
+    assert stats["ci_low"] <= stats["diff"] <= stats["ci_high"]
     from_store = compare_runs([runs["a"], runs["b-store"]])["comparisons"][0]["tasks"]
     assert from_store["sample_story_en"]["t2t"] == stats  # no samples: read scores.jsonl
 

@@ -38,7 +38,12 @@ def test_renders_once_per_item_then_skips(tmp_path: Path):
     spec = write_story_task(tmp_path)
     first = render_task_audio(spec)
     assert (first.rendered, first.skipped) == (2, 0)
-    assert sorted(p.name for p in first.audio_dir.glob("*.wav")) == ["4.wav", "6.wav"]
+    assert sorted(p.name for p in first.audio_dir.glob("*.wav")) == [
+        "4.wav",
+        "5.wav",
+        "6.wav",
+        "7.wav",
+    ]
     second = render_task_audio(spec)
     assert (second.rendered, second.skipped) == (0, 2)
     assert second.audio_dir == first.audio_dir
@@ -54,7 +59,7 @@ def test_files_are_16k_mono_pcm16_and_no_temp_files_remain(tmp_path: Path):
         assert info.duration > 0.5
     assert not [p for p in audio_dir.iterdir() if p.name.endswith(".tmp")]
     manifest = json.loads((audio_dir / "manifest.json").read_text())
-    assert manifest["tts"]["backend"] == "espeak" and set(manifest["files"]) == {"4", "6"}
+    assert manifest["tts"]["backend"] == "espeak" and set(manifest["files"]) == {"4", "5", "6", "7"}
 
 
 def test_loaded_items_point_at_the_rendered_audio(tmp_path: Path):

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import torch
-from real_gemma import GEMMA_ARGS, gemma_dir, needs_gemma
+from real_gemma import GEMMA, GEMMA_ARGS, needs_gemma
 from test_hf_causal import EN, ZH, make_task, requests_for
 from tiny_window_models import ARCHITECTURES, WINDOW, window_model_factory
 
@@ -158,7 +158,7 @@ def test_real_gemma3_reuses_its_hybrid_cache_exactly(task_name: str) -> None:
     from s2sbench.tasks.registry import BUILTIN_TASKS
 
     requests = requests_for(BUILTIN_TASKS[task_name].load().limited(6))
-    path = str(gemma_dir())
+    path = GEMMA
     shared = HFCausalLM(path, batch_size=8, **GEMMA_ARGS)
     counter = PathCounter(shared)
     full = HFCausalLM(path, reuse_context=False, batch_size=3, padding_side="left", **GEMMA_ARGS)

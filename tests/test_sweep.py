@@ -165,7 +165,7 @@ def test_step_regex_and_clear_errors(tmp_path: Path) -> None:
 
 def test_summary_line_is_the_reference_format() -> None:
     line = summary_line(Point(1500, 0.61234, 2.345678, 2.9, 46))
-    assert line == "1500,61.23,2.3457,2.9000"
+    assert line == "1500,61.23%,2.3457,2.9000"  # the reference's f"{acc:.2%}"
     parsed = parse_summary(f"# task=t condition=s2t\n# step,acc%\n{line}\n")
     assert parsed == {("t", "s2t"): [(1500, 61.23, 2.3457, 2.9)]}
 
@@ -273,8 +273,8 @@ def test_killed_sweep_resumes_without_recomputing(gpt2_run: Path, tmp_path: Path
         want = json.loads((clean / ckpt.name / "results.json").read_text())
         assert _flat(got["results"]) == pytest.approx(_flat(want["results"]), rel=1e-6)
         assert got["skipped"] == want["skipped"]  # S2T: text-only model, reported as skipped
-    summary = (out / "results_summary.txt").read_text()
-    assert summary == (clean / "results_summary.txt").read_text()
+    summary = (out / "summary.txt").read_text()
+    assert summary == (clean / "summary.txt").read_text()
 
     parsed = parse_summary(summary)
     assert set(parsed) == {("sample_story_en", "t2t"), ("sample_cmmlu", "t2t")}
@@ -316,7 +316,7 @@ def test_sweep_command_through_the_cli(
     assert cli_main.main(argv) == 0
     assert "3 checkpoints evaluated, 0 already finished" in capsys.readouterr().out
     assert (tmp_path / "out" / "plots" / "acc_sample_story_en.png").stat().st_size > 1000
-    per_ckpt = (tmp_path / "out" / "ckpt_2_200_x" / "results_summary.txt").read_text()
+    per_ckpt = (tmp_path / "out" / "ckpt_2_200_x" / "summary.txt").read_text()
     assert parse_summary(per_ckpt)[("sample_story_en", "t2t")][0][0] == 200
     assert cli_main.main([*argv, "--no-plots"]) == 0
     assert "0 checkpoints evaluated, 3 already finished" in capsys.readouterr().out
@@ -341,11 +341,20 @@ def test_previous_checkpoint_is_released_before_the_next_loads(tmp_path: Path) -
     assert FileSaltModel.alive_at_load == [0, 0, 0]
 
 
+def _dead_pid() -> int:
+    """The pid of a process that has exited (and been reaped)."""
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
 def test_one_sweep_per_output_directory(tmp_path: Path) -> None:
     run = make_salt_run(tmp_path / "run")
     out = tmp_path / "out"
     out.mkdir()
-    (out / ".sweep.json.x1y2.tmp").write_text("{half", encoding="utf-8")  # a killed write
+    gone = _dead_pid()
+    (out / f".sweep.json.s2sbench-{gone}-x1y2abcd.tmp").write_text("{half")  # a killed write
+    (out / ".notes.tmp").write_text("the user's own")  # not ours: must survive
     with sweep_lock(out), pytest.raises(StoreError, match="another s2sbench sweep"):
         sweep(
             str(run / "ckpt_*"),
@@ -365,4 +374,5 @@ def test_one_sweep_per_output_directory(tmp_path: Path) -> None:
         limit=2,
         progress=False,
     )
-    assert not list(out.glob(".*.tmp"))
+    assert [p.name for p in out.glob(".*.tmp")] == [".notes.tmp"]
+    assert not (out / ".s2sbench-sweep.lock").exists()  # removed when the sweep ended

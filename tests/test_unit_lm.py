@@ -41,7 +41,7 @@ N_STORIES = 3
 @pytest.fixture(scope="session")
 def spoken_task(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The first built-in English stories as a task dir: JSONL, task.yaml, spoken context
-    ``<id>.wav`` and spoken continuations ``<id>_c<k>.wav`` (espeak-ng, 16 kHz)."""
+    ``<uttid>.wav`` of each row and spoken continuations ``<id>_c<k>.wav`` (espeak-ng, 16 kHz)."""
     root = tmp_path_factory.mktemp("spoken_stories")
     lines = BUILTIN_TASKS["sample_story_en"].jsonl.read_text(encoding="utf-8").splitlines()
     (root / "data.jsonl").write_text("\n".join(lines[: 2 * N_STORIES]) + "\n", encoding="utf-8")
@@ -51,7 +51,7 @@ def spoken_task(tmp_path_factory: pytest.TempPathFactory) -> Path:
     audio.mkdir(parents=True, exist_ok=True)
     tts = get_tts("espeak")
     for item in dataclasses.replace(spec, audio_dir=None).load().items:
-        texts = {f"{item.id}.wav": item.context_text}
+        texts = {f"{uttid}.wav": item.context_text for uttid in item.meta["uttids"]}  # every row
         texts.update({f"{item.id}_c{k}.wav": c for k, c in enumerate(item.continuations)})
         for name, text in texts.items():
             samples, rate = tts.synthesize(text, "en")
@@ -124,12 +124,14 @@ def hand_built(parts, model: UnitLM, request: ContextRequest) -> list[tuple[floa
 
     tok = model.tokenizer
     marker = tok.convert_tokens_to_ids
+    full, plain = tok("a")["input_ids"], tok("a", add_special_tokens=False)["input_ids"]
+    lead = full[: len(full) - len(plain)]  # what the tokenizer itself puts first (BOS or none)
     if request.context_text is None:
-        context = [tok.bos_token_id, marker("[SPEECH]")]
+        context = [*lead, marker("[SPEECH]")]
         context += reference_units(parts, request.context_audio, tok)
     else:
         text = tok(request.text_context, add_special_tokens=False)["input_ids"]
-        context = [tok.bos_token_id, marker("[TEXT]"), *text, marker("[SPEECH]")]
+        context = [*lead, marker("[TEXT]"), *text, marker("[SPEECH]")]
     out = []
     for path in request.continuation_audio:
         ids = torch.tensor([context + reference_units(parts, path, tok)])

@@ -200,5 +200,5 @@ def test_info_command_prints_counts(clean, capsys):
     assert cli(["data", "info", str(clean)]) == 0
     out = capsys.readouterr().out
     assert "items: 3 (6 continuations)" in out
-    assert "audio: 6 context files, 0 continuation files" in out
+    assert "audio: 3 distinct spoken contexts in 6 context files, 0 continuation files" in out
     assert "languages: en" in out

@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
-from collections.abc import Sequence
-from typing import NoReturn
+from collections.abc import Callable, Sequence
+from typing import NoReturn, TypeVar
 
 from s2sbench import __version__
 from s2sbench.cli.ray_args import add_executor_args, executor_kwargs
-from s2sbench.errors import S2SBenchError
+from s2sbench.cli.signals import Terminated, sigterm_raises, stopped_line
+from s2sbench.errors import ConfigError, S2SBenchError
+from s2sbench.run_options import parse_limit, parse_seed
+
+T = TypeVar("T")
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -24,18 +29,31 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
-def _limit(value: str) -> int | float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--limit must be a number, got '{value}'") from None
-    if number <= 0:
-        raise argparse.ArgumentTypeError("--limit must be positive")
-    return number if number < 1 else int(number)
+def _checked(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """An argparse type from a library check: its ConfigError becomes argparse's one line."""
+
+    def convert(value: str) -> T:
+        try:
+            return parse(value)
+        except ConfigError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = parse.__name__
+    return convert
+
+
+_limit = _checked(parse_limit)
+_seed = _checked(parse_seed)
 
 
 def _batch_size(value: str) -> int | str:
-    if value == "auto" or value.startswith("auto:"):
+    if value == "auto":
+        return value
+    if value.startswith("auto:"):
+        if not value[5:].isdigit() or int(value[5:]) < 1:
+            raise argparse.ArgumentTypeError(
+                f"--batch-size auto:MAX needs a positive integer MAX, got '{value}'"
+            )
         return value
     try:
         size = int(value)
@@ -69,7 +87,8 @@ def add_run_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--tasks",
         default="sample",
-        help="comma-separated task names or task .yaml paths; 'sample' = built-in suite",
+        help="comma-separated task names or task .yaml paths; 'sample' = built-in suite; "
+        "'list' lists the tasks",
     )
     p.add_argument("--conditions", default="t2t,s2t", help="comma-separated: t2t,s2t,t2s,s2s")
     p.add_argument(
@@ -95,12 +114,19 @@ def add_run_parser(sub: argparse._SubParsersAction) -> None:
         help="write samples_<task>_<condition>.jsonl (needs --output-path)",
     )
     p.add_argument("--template", default="reference", help="prompt template name")
-    p.add_argument("--seed", type=int, default=1234, help="seed of the bootstrap")
+    p.add_argument("--seed", type=_seed, default=1234, help="seed of the bootstrap (>= 0)")
     p.add_argument(
         "--long-audio",
         choices=["error", "truncate", "chunk"],
         default="error",
         help="what to do with audio longer than the model's window",
+    )
+    p.add_argument(
+        "--long-context",
+        choices=["error", "truncate"],
+        default="error",
+        help="what to do with a text context longer than the model's window (truncate: cut "
+        "it from the left, counted in results.json)",
     )
     p.add_argument(
         "--trust-remote-code",
@@ -111,6 +137,11 @@ def add_run_parser(sub: argparse._SubParsersAction) -> None:
         "--allow-pickle",
         action="store_true",
         help="allow loading pickle-only (non-safetensors) weights",
+    )
+    p.add_argument(
+        "--allow-weight-mismatch",
+        action="store_true",
+        help="score a checkpoint whose weights do not match its config (missing weights random)",
     )
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     add_executor_args(p)
@@ -125,6 +156,8 @@ def _quiet_progress() -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.tasks == "list":  # lm-evaluation-harness convention: the same table as 'tasks'
+        return cmd_tasks(args)
     from s2sbench.evaluator import evaluate
     from s2sbench.reports.table import print_summary
 
@@ -148,8 +181,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=not args.no_progress,
         long_audio=args.long_audio,
+        long_context=args.long_context,
         trust_remote_code=args.trust_remote_code,
         allow_pickle=args.allow_pickle,
+        allow_weight_mismatch=args.allow_weight_mismatch,
         executor=executor,
         executor_args=executor_args,
     )
@@ -224,17 +259,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         rest = ["run", *rest]  # ``s2sbench`` alone, or with run options, means ``s2sbench run``
     args = parser.parse_args([*head, *rest])
     try:
-        return int(args.func(args) or 0)
+        with sigterm_raises():
+            return int(args.func(args) or 0)
     except S2SBenchError as exc:
         if args.debug:
             raise
         print(f"s2sbench: error: {_one_line(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print(
-            "s2sbench: interrupted; finished scores are kept in the output store", file=sys.stderr
-        )
-        return 130
+        print(stopped_line(args, "interrupted (SIGINT)"), file=sys.stderr)
+        return 128 + signal.SIGINT
+    except Terminated:
+        print(stopped_line(args, "terminated (SIGTERM)"), file=sys.stderr)
+        return 128 + signal.SIGTERM
     except Exception as exc:  # a bug or an input nobody foresaw: still one line, no results
         if args.debug:
             raise

@@ -7,6 +7,7 @@ Parsing never imports Ray: an unset option stays None, so the pool chooses
 from __future__ import annotations
 
 import argparse
+import math
 from typing import Any
 
 from s2sbench.errors import ConfigError
@@ -74,6 +75,10 @@ def executor_kwargs(args: argparse.Namespace) -> tuple[str, dict[str, Any] | Non
     for name in ("replicas", "shard_size"):
         if name in given and given[name] < 1:
             raise ConfigError(f"--{name.replace('_', '-')} must be at least 1")
+    for name in ("gpus_per_replica", "cpus_per_replica"):
+        if name in given and not math.isfinite(given[name]):
+            flag = "--" + name.replace("_", "-")
+            raise ConfigError(f"{flag} must be a finite number", hint=f"e.g. {flag} 1")
     if given.get("gpus_per_replica", 0) < 0:
         raise ConfigError("--gpus-per-replica must be 0 (CPU replicas) or more")
     if "cpus_per_replica" in given and given["cpus_per_replica"] <= 0:

@@ -11,7 +11,7 @@ from s2sbench.errors import S2SBenchError
 
 
 def add_sweep_parser(sub: argparse._SubParsersAction) -> None:
-    from s2sbench.cli.main import _batch_size, _limit
+    from s2sbench.cli.main import _batch_size, _limit, _seed
 
     p = sub.add_parser(
         "sweep",
@@ -19,8 +19,9 @@ def add_sweep_parser(sub: argparse._SubParsersAction) -> None:
         description="Find checkpoints, read each one's training step from its name "
         "(ckpt_<n>_<step>_... or --step-regex), evaluate each once with "
         "pretrained=<checkpoint> added to --model-args, and write per checkpoint the same "
-        "files as 'run' plus results_summary.txt (step,acc%%,mean_right_loss,"
-        "mean_wrong_loss per task and condition). Rerunning skips finished checkpoints "
+        "files as 'run', plus per task and condition the reference "
+        "summaries/<task>_<condition>/results_summary.txt (step,acc%%,mean_right_loss,"
+        "mean_wrong_loss per checkpoint). Rerunning skips finished checkpoints "
         "and finished items.",
     )
     p.add_argument(
@@ -54,10 +55,19 @@ def add_sweep_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ...")
     p.add_argument("--limit", type=_limit, default=None, help="first N items per task")
     p.add_argument("--template", default="reference", help="prompt template name")
-    p.add_argument("--seed", type=int, default=1234, help="seed of the bootstrap")
+    p.add_argument("--seed", type=_seed, default=1234, help="seed of the bootstrap (>= 0)")
     p.add_argument("--long-audio", choices=["error", "truncate", "chunk"], default="error")
+    p.add_argument("--long-context", choices=["error", "truncate"], default="error")
     p.add_argument("--trust-remote-code", action="store_true")
     p.add_argument("--allow-pickle", action="store_true")
+    p.add_argument("--allow-weight-mismatch", action="store_true")
+    p.add_argument(
+        "--log-samples",
+        "--log_samples",
+        action="store_true",
+        help="accepted as in 'run' and lm-evaluation-harness: a sweep always writes each "
+        "checkpoint's samples_<task>_<condition>.jsonl (reports and compare read them)",
+    )
     p.add_argument("--no-plots", action="store_true", help="skip OUT/plots/")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     add_executor_args(p)
@@ -88,19 +98,22 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         device=args.device,
         long_audio=args.long_audio,
+        long_context=args.long_context,
         trust_remote_code=args.trust_remote_code,
         allow_pickle=args.allow_pickle,
+        allow_weight_mismatch=args.allow_weight_mismatch,
         executor=executor,
         executor_args=executor_args,
     )
     root = Path(args.output_path)
     print(
         f"{len(outcome.evaluated)} checkpoints evaluated, {len(outcome.skipped)} already "
-        f"finished; summary: {root / 'results_summary.txt'}"
+        f"finished; summaries: {root / 'summaries'}/<task>_<condition>/results_summary.txt "
+        f"and {root / 'summary.txt'}"
     )
     if not args.no_plots:
         from s2sbench.reports.plots import plot_sweeps
 
         files = plot_sweeps({root.resolve().name: outcome.sweep}, root / "plots")
-        print(f"{len(files)} plots (PNG + SVG + JSON) in {root / 'plots'}")
+        print(f"{len(files)} plots (PNG + SVG + PDF + JSON) in {root / 'plots'}")
     return 0

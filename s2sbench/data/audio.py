@@ -22,6 +22,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from s2sbench.data.files import require_regular_file
 from s2sbench.errors import ConfigError, DataError
 
 LongAudioPolicy = Literal["error", "truncate", "chunk"]
@@ -56,6 +57,8 @@ def check_contained(path: Path, root: Path, where: str) -> None:
 def probe_audio(path: Path) -> Any:
     """The header of ``path`` (rate, channels, frames) or a clear error, without decoding it."""
     path = Path(path)
+    if path.exists():  # a FIFO would block libsndfile forever: regular files only
+        require_regular_file(path, "audio file", RERENDER)
     if path.is_file() and path.stat().st_size == 0:
         raise DataError.at(path, None, "audio file is empty (0 bytes)", RERENDER)
     try:
@@ -80,6 +83,7 @@ def read_audio(path: Path, sample_rate: int, max_seconds: float | None = None) -
     path = Path(path)
     if not path.exists():  # libsndfile would only say "System error"
         raise DataError.at(path, None, "audio file not found", RERENDER)
+    require_regular_file(path, "audio file", RERENDER)  # a FIFO would block forever
     try:
         with sf.SoundFile(str(path)) as handle:
             rate = handle.samplerate

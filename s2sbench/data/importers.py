@@ -24,7 +24,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from s2sbench.data.jsonl import read_jsonl, require_text, require_uttid
+from s2sbench.data.files import read_regular_bytes
+from s2sbench.data.jsonl import UTF16_BOMS, read_jsonl, require_text, require_uttid
 from s2sbench.data.reference import CHOICE_LETTERS
 from s2sbench.errors import DataError
 
@@ -54,24 +55,36 @@ _SENTENCE_ENDS = ("。", ".", "！", "!", "？", "?")
 
 def _read_csv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     """Header and ``(line, row)`` pairs; accepts a UTF-8 BOM, names the line on errors."""
+    raw = read_regular_bytes(path, "source file", hint="check the source path")
+    if raw.startswith(UTF16_BOMS):
+        raise DataError.at(path, None, "file is UTF-16 encoded", "re-save the CSV as UTF-8")
     try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise DataError.at(path, None, "file not found") from None
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DataError.at(
             path, None, f"invalid UTF-8 at byte {exc.start}", "re-save the CSV as UTF-8"
         ) from None
+    if "\0" in text:
+        line = text[: text.index("\0")].count("\n") + 1
+        raise DataError.at(path, line, "NUL byte in the text", "re-save the CSV as UTF-8 text")
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    reader.fieldnames = header
     rows = []
-    for row in reader:
-        if None in row:
-            raise DataError.at(path, reader.line_num, "more values than header columns")
-        cleaned = {k: (v or "").strip() for k, v in row.items()}
-        if any(cleaned.values()):
-            rows.append((reader.line_num, cleaned))
+    try:
+        header = [h.strip() for h in (reader.fieldnames or [])]
+        doubled = sorted({h for h in header if header.count(h) > 1})
+        if doubled:
+            raise DataError.at(path, 1, f"duplicate column(s) {doubled}", "name each column once")
+        reader.fieldnames = header
+        for row in reader:
+            if None in row:
+                raise DataError.at(path, reader.line_num, "more values than header columns")
+            cleaned = {k: (v or "").strip() for k, v in row.items()}
+            if any(cleaned.values()):
+                rows.append((reader.line_num, cleaned))
+    except csv.Error as exc:
+        raise DataError.at(
+            path, reader.line_num + 1, f"unreadable CSV ({exc})", "check the quoting of the row"
+        ) from None
     return header, rows
 
 
@@ -174,7 +187,9 @@ def import_statement_csv(path: Path, subject: str | None = None) -> list[Row]:
         raise DataError.at(path, None, "no rows")
     out: list[Row] = []
     for line, row in rows:
-        record: Row = {"uttid": int(row["uttid"]) if row.get("uttid", "").isdigit() else len(out)}
+        given = row.get("uttid", "")
+        plain = re.fullmatch(r"[0-9]{1,18}", given) is not None  # ASCII digits, an int64
+        record: Row = {"uttid": int(given) if plain else len(out)}
         for column in STATEMENT_COLUMNS:
             record[column] = _need(path, line, row, column)
         record["answer"] = record["answer"].upper()

@@ -19,10 +19,13 @@ from s2sbench.data.layout import (
     locate_dataset,
     read_manifest,
 )
+from s2sbench.data.manifest import sha256_file
 from s2sbench.data.reference import read_items
 
 
 def _duration(path: Path) -> float | None:
+    if not path.is_file():  # a FIFO would block sf.info forever
+        return None
     try:
         info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError, OSError):
@@ -35,9 +38,13 @@ def dataset_info(root: Path) -> dict[str, Any]:
     layout = locate_dataset(Path(root))
     items = read_items(layout.kind, layout.jsonl, layout.lang, layout.audio_dir)
     items = attach_continuation_audio(items, layout.audio_dir)
-    # Every row has its own context file (a story pair's two rows speak the same context).
+    # Every row has its own context file, as the reference hears each row after its own
+    # <uttid>.wav; a story pair's two files usually hold the same bytes, and are then one
+    # spoken context, counted (and timed) once.
     wavs = [layout.audio_dir / context_wav_name(u) for i in items for u in i.meta["uttids"]]
-    context = [d for p in wavs if (d := _duration(p))]
+    present = [p for p in wavs if p.is_file()]
+    distinct = {sha256_file(p): p for p in present}
+    context = [d for p in distinct.values() if (d := _duration(p))]
     spoken_cont = [p for i in items for p in (i.continuation_audio or ())]
     cont = [d for p in spoken_cont if (d := _duration(p))]
     subjects = Counter(i.subject for i in items if i.subject)
@@ -50,6 +57,8 @@ def dataset_info(root: Path) -> dict[str, Any]:
         "items": len(items),
         "continuations": sum(len(i.continuations) for i in items),
         "context_audio": len(context),
+        "context_files": len(present),
+        "context_files_missing": len(wavs) - len(present),
         "continuation_audio": len(cont),
         "total_duration_s": round(sum(context) + sum(cont), 3),
         "mean_context_duration_s": round(sum(context) / len(context), 3) if context else 0.0,
@@ -65,8 +74,13 @@ def format_info(info: dict[str, Any]) -> str:
         f"kind: {info['kind']}",
         f"languages: {', '.join(info['languages'])}",
         f"items: {info['items']} ({info['continuations']} continuations)",
-        f"audio: {info['context_audio']} context files, "
-        f"{info['continuation_audio']} continuation files",
+        f"audio: {info['context_audio']} distinct spoken contexts in "
+        f"{info['context_files']} context files, {info['continuation_audio']} continuation files"
+        + (
+            f" ({info['context_files_missing']} context files missing: run data validate)"
+            if info["context_files_missing"]
+            else ""
+        ),
         f"duration: {info['total_duration_s']:.1f} s total, "
         f"{info['mean_context_duration_s']:.2f} s mean context",
     ]

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from s2sbench.data.files import read_regular_bytes
 from s2sbench.errors import DataError
 from s2sbench.tasks.item import Item
 
@@ -29,6 +30,7 @@ JSONL_NAME = "data.jsonl"
 AUDIO_DIR = "audio"
 MANIFEST_NAME = "manifest.json"
 TASK_YAML = "task.yaml"
+MAX_MANIFEST_BYTES = 256 << 20  # ~1 M files; a bigger "manifest" is not one of ours
 
 
 def context_wav_name(uttid: int | str) -> str:
@@ -113,13 +115,15 @@ class DatasetLayout:
 
 def read_manifest(root: Path) -> dict[str, Any] | None:
     path = Path(root) / MANIFEST_NAME
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         return None
+    raw = read_regular_bytes(path, "manifest", MAX_MANIFEST_BYTES)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        what = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise DataError.at(
-            path, None, f"unreadable manifest ({exc})", "rebuild the set or delete manifest.json"
+            path, None, f"unreadable manifest ({what})", "rebuild the set or delete manifest.json"
         ) from None
     if not isinstance(data, dict):
         raise DataError.at(path, None, "manifest is not a JSON object")
@@ -133,7 +137,7 @@ def locate_dataset(root: Path) -> DatasetLayout:
     root = Path(root)
     if not root.is_dir():
         raise DataError.at(root, None, "dataset folder not found")
-    if (root / TASK_YAML).is_file():
+    if (root / TASK_YAML).exists():  # anything but a regular file: the loader says what it is
         spec = load_task_yaml(root / TASK_YAML)
         audio = spec.audio_dir if spec.audio_dir is not None else root / AUDIO_DIR
         return DatasetLayout(root, spec.name, spec.kind, spec.lang, spec.jsonl, audio)

@@ -15,9 +15,11 @@ manifest. pyarrow is the optional ``parquet`` extra and is imported only here.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
+from s2sbench.data.files import read_regular_bytes, require_regular_file
 from s2sbench.data.jsonl import read_jsonl
 from s2sbench.data.layout import (
     AUDIO_DIR,
@@ -63,7 +65,9 @@ def _pyarrow() -> Any:
 
 
 def _audio(path: Path) -> dict[str, Any] | None:
-    return {"bytes": path.read_bytes(), "path": path.name} if path.is_file() else None
+    if not path.exists():
+        return None
+    return {"bytes": read_regular_bytes(path, "audio file"), "path": path.name}
 
 
 def _features(columns: list[str], rows: list[dict[str, Any]], rate: int | None) -> dict:
@@ -122,11 +126,35 @@ def export_parquet(root: Path, out: Path, split: str = "test") -> Path:
         }
     )
     out = Path(out)
+    target = _export_target(out, split)
     (out / "data").mkdir(parents=True, exist_ok=True)
-    target = out / "data" / f"{split}-00000-of-00001.parquet"
-    pq.write_table(table, target)
+    buffer = pa.BufferOutputStream()
+    pq.write_table(table, buffer)
+    atomic_write_bytes(target, buffer.getvalue().to_pybytes())
     readme = README.format(split=split, name=layout.name, kind=layout.kind, lang=layout.lang)
-    (out / "README.md").write_text(readme, encoding="utf-8")
+    atomic_write_bytes(out / "README.md", readme.encode("utf-8"))
+    return target
+
+
+def _export_target(out: Path, split: str) -> Path:
+    """Where the parquet file goes; refuse to replace anything that is not an earlier export."""
+    if not re.fullmatch(r"[\w.-]+", split) or split.startswith("."):
+        raise ConfigError(f"--split {split!r} is not a plain name", hint="e.g. --split test")
+    hint = "choose a new --out folder (an earlier export there is replaced)"
+    if out.exists() and not out.is_dir():
+        raise DataError.at(out, None, "--out exists and is not a folder", hint)
+    readme, data = out / "README.md", out / "data"
+    if readme.exists() and (
+        not readme.is_file() or "s2sbench data export" not in readme.read_text("utf-8", "replace")
+    ):
+        raise DataError.at(readme, None, "--out holds a README.md s2sbench did not write", hint)
+    if data.exists() and not data.is_dir():
+        raise DataError.at(data, None, "--out holds a file named 'data'", hint)
+    target = data / f"{split}-00000-of-00001.parquet"
+    if target.exists() and not target.is_file():
+        raise DataError.at(target, None, "exists and is not a regular file", hint)
+    if target.exists() and not readme.is_file():
+        raise DataError.at(target, None, "exists and is not from an earlier export", hint)
     return target
 
 
@@ -137,12 +165,40 @@ def _rate(path: Path) -> int:
 
 
 def _parquet_files(src: Path) -> list[Path]:
-    if src.is_file():
-        return [src]
-    files = sorted(src.rglob("*.parquet")) if src.is_dir() else []
-    if not files:
-        raise DataError.at(src, None, "no .parquet files found", "give a file or a folder of them")
-    return files
+    if src.is_dir():
+        files = sorted(p for p in src.rglob("*.parquet") if p.is_file())
+        if not files:
+            raise DataError.at(
+                src, None, "no .parquet files found", "give a file or a folder of them"
+            )
+        return files
+    require_regular_file(src, "parquet file", "give a .parquet file or a folder of them")
+    return [src]
+
+
+def _read_tables(pa: Any, pq: Any, files: list[Path]) -> Any:
+    """The files as one table, or a one-line error naming the file that is not parquet."""
+    tables = []
+    for path in files:
+        try:
+            tables.append(pq.read_table(path))
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            first = " ".join(str(exc).split())[:120]
+            raise DataError.at(
+                path,
+                None,
+                f"not a readable parquet file ({first})",
+                "give a parquet file written by 's2sbench data export' or Hugging Face datasets",
+            ) from None
+    try:
+        return pa.concat_tables(tables)
+    except (pa.ArrowException, ValueError) as exc:
+        raise DataError.at(
+            files[0].parent,
+            None,
+            f"the parquet files do not share one schema ({' '.join(str(exc).split())[:120]})",
+            "import one split at a time",
+        ) from None
 
 
 def import_parquet(
@@ -155,8 +211,13 @@ def import_parquet(
     pa, pq = _pyarrow()
     src, out = Path(src), Path(out)
     files = _parquet_files(src)
-    table = pa.concat_tables([pq.read_table(f) for f in files])
-    meta = json.loads((table.schema.metadata or {}).get(b"s2sbench", b"{}"))
+    table = _read_tables(pa, pq, files)
+    try:
+        meta: Any = json.loads((table.schema.metadata or {}).get(b"s2sbench", b"{}"))
+    except ValueError:
+        meta = None
+    if not isinstance(meta, dict):
+        raise DataError.at(files[0], None, "unreadable s2sbench metadata", "pass --kind and --lang")
     kind, lang = kind or meta.get("kind"), lang or meta.get("language")
     if kind is None or lang is None:
         raise DataError.at(
@@ -181,7 +242,15 @@ def import_parquet(
     for row in table.to_pylist():
         for cell in [row.get("audio"), *(row.get("continuation_audio") or [])]:
             if cell and cell.get("bytes") is not None:
-                name = Path(cell.get("path") or context_wav_name(row["uttid"])).name
+                name = Path(str(cell.get("path") or context_wav_name(row["uttid"]))).name
+                if not re.fullmatch(r"[\w-][\w.-]*\.wav", name):
+                    raise DataError.at(
+                        files[0],
+                        None,
+                        f"audio file name {name[:60]!r} of uttid {row.get('uttid')!r} is not a "
+                        "plain <name>.wav",
+                        "fix the 'path' of the audio cells",
+                    )
                 atomic_write_bytes(out / AUDIO_DIR / name, cell["bytes"])
         records.append({k: v for k, v in row.items() if k not in AUDIO_COLUMNS and v is not None})
     atomic_write_bytes(out / JSONL_NAME, rows_to_jsonl(records))
@@ -193,7 +262,7 @@ def import_parquet(
     stored = meta.get("manifest") or {}
     build = stored.get("build") or {"source": {"file": src.name, "format": "parquet"}}
     manifest = compute_manifest(
-        out, name=stored.get("name", name), kind=kind, lang=lang, rows=records, build=build
+        out, name=str(stored.get("name", name)), kind=kind, lang=lang, rows=records, build=build
     )
     atomic_write_bytes(out / MANIFEST_NAME, manifest_bytes(manifest))
     return out

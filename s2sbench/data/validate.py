@@ -18,8 +18,10 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
-from s2sbench.data.jsonl import read_jsonl, require_text, require_uttid
+from s2sbench.data.dataset_rules import CHOICE_LETTERS, Row, parse_dataset
+from s2sbench.data.files import require_regular_file
 from s2sbench.data.layout import (
+    MANIFEST_NAME,
     DatasetLayout,
     context_wav_name,
     continuation_wav_name,
@@ -27,7 +29,6 @@ from s2sbench.data.layout import (
     read_manifest,
 )
 from s2sbench.data.manifest import dataset_files, sha256_file
-from s2sbench.data.reference import CHOICE_LETTERS
 from s2sbench.errors import DataError
 
 FULL_SCALE = 32767 / 32768
@@ -50,13 +51,6 @@ class Problem:
         return f"{where}: {self.message}" + (f" (record {self.record})" if self.record else "")
 
 
-@dataclass
-class _Row:
-    line: int
-    uttid: int
-    record: dict[str, Any]
-
-
 class _Checker:
     def __init__(self, layout: DatasetLayout, sample_rate: int | None, speak_all: bool) -> None:
         self.layout = layout
@@ -76,96 +70,29 @@ class _Checker:
         self.problems.append(Problem(self.rel(path), message, line, record))
 
     # --- text -------------------------------------------------------------------------------
-    def rows(self) -> list[_Row]:
-        path = self.layout.jsonl
-        fields = ("first", "last") if self.layout.kind == "story" else ("first", *CHOICE_LETTERS)
-        rows: list[_Row] = []
-        seen: dict[int, int] = {}
+    def rows(self) -> list[Row]:
+        """The good rows, by uttid; every text problem goes to the list (the rules of ``run``)."""
         try:
-            for line, record in read_jsonl(path):
-                try:
-                    uttid = require_uttid(path, line, record)
-                    for name in fields:
-                        require_text(path, line, record, name)
-                except DataError as exc:
-                    self.add(path, exc.what, line)
-                    continue
-                if uttid in seen:
-                    self.add(
-                        path,
-                        f"duplicate uttid {uttid} (first on line {seen[uttid]})",
-                        line,
-                        f"uttid {uttid}",
-                    )
-                    continue
-                seen[uttid] = line
-                answer = record.get("answer")
-                if self.layout.kind == "choice" and (
-                    not isinstance(answer, str) or answer.strip().upper() not in CHOICE_LETTERS
-                ):
-                    self.add(
-                        path, f"answer {answer!r} is not one of A, B, C, D", line, f"uttid {uttid}"
-                    )
-                rows.append(_Row(line, uttid, record))
-        except DataError as exc:
-            line = _line_of(exc)
-            self.add(path, exc.what + (" (later lines not checked)" if line else ""), line)
-        rows.sort(key=lambda r: r.uttid)
-        if self.layout.kind == "story":
-            self.pairs(rows)
-        return rows
-
-    def pairs(self, rows: list[_Row]) -> None:
-        path = self.layout.jsonl
-        for k in range(0, len(rows) - 1, 2):
-            right, wrong = rows[k], rows[k + 1]
-            record = f"uttid {wrong.uttid}"
-            if right.uttid % 2:
-                self.add(
-                    path,
-                    f"bad pair: uttid {right.uttid} opens a pair but is odd",
-                    right.line,
-                    f"uttid {right.uttid}",
-                )
-            if wrong.uttid != right.uttid + 1:
-                self.add(
-                    path,
-                    f"bad pair: uttid {wrong.uttid} does not follow {right.uttid}",
-                    wrong.line,
-                    record,
-                )
-            elif right.record["first"].strip() != wrong.record["first"].strip():
-                self.add(
-                    path,
-                    f"bad pair: uttid {wrong.uttid} has a different context than "
-                    f"uttid {right.uttid}",
-                    wrong.line,
-                    record,
-                )
-            elif right.record["last"].strip() == wrong.record["last"].strip():
-                self.add(
-                    path,
-                    f"bad pair: uttids {right.uttid} and {wrong.uttid} have the same ending",
-                    wrong.line,
-                    record,
-                )
-        if len(rows) % 2:
-            last = rows[-1]
-            self.add(
-                path,
-                f"bad pair: odd number of story rows ({len(rows)}), uttid {last.uttid} has no pair",
-                last.line,
-                f"uttid {last.uttid}",
-            )
+            parsed = parse_dataset(self.layout.kind, self.layout.jsonl, self.layout.lang)
+        except DataError as exc:  # the file cannot be read at all
+            self.add(self.layout.jsonl, exc.what)
+            return []
+        for problem in parsed.problems:
+            self.add(problem.file, problem.message, problem.line, problem.record)
+        return parsed.rows
 
     # --- audio ------------------------------------------------------------------------------
     def wav(self, path: Path, record: str) -> float | None:
         """Check one file; its duration in seconds when it decodes, else ``None``."""
-        if not path.is_file():
+        if not path.exists():
             self.add(path, "missing audio file", record=record)
             return None
         try:
+            require_regular_file(path, "audio file")
             data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        except DataError as exc:
+            self.add(path, exc.what, record=record)
+            return None
         except (sf.LibsndfileError, RuntimeError, OSError) as exc:
             self.add(path, f"corrupt audio: cannot decode ({str(exc).strip()})", record=record)
             return None
@@ -186,7 +113,7 @@ class _Checker:
             self.add(path, f"clipped audio: {clipped} samples at full scale", record=record)
         return data.shape[0] / rate
 
-    def audio(self, rows: list[_Row]) -> None:
+    def audio(self, rows: list[Row]) -> None:
         audio_dir = self.layout.audio_dir
         ratios: list[tuple[float, Path, str, float, int]] = []
         for row in rows:
@@ -229,7 +156,7 @@ class _Checker:
                 record=f"uttid {uttid}",
             )
 
-    def continuations(self, rows: list[_Row]) -> list[tuple[int, list[str]]]:
+    def continuations(self, rows: list[Row]) -> list[tuple[int, list[str]]]:
         if self.layout.kind == "story":
             return [
                 (rows[k].uttid, [rows[k].record["last"], rows[k + 1].record["last"]])
@@ -257,11 +184,18 @@ class _Checker:
             return
         root = self.layout.root
         listed = manifest.get("files") or {}
+        if not isinstance(listed, dict):
+            self.add(root / MANIFEST_NAME, "'files' is not a mapping of file names")
+            return
         for rel, entry in sorted(listed.items()):
             path = root / rel
-            if not path.is_file():
+            if Path(rel).is_absolute() or ".." in Path(rel).parts:
+                self.add(root / MANIFEST_NAME, f"file name {rel!r} leaves the dataset folder")
+            elif not path.exists():
                 self.add(path, "listed in manifest.json but missing")
-            elif sha256_file(path) != entry.get("sha256"):
+            elif not path.is_file():
+                self.add(path, "listed in manifest.json but not a regular file")
+            elif sha256_file(path) != (entry.get("sha256") if isinstance(entry, dict) else None):
                 self.add(
                     path,
                     "manifest hash mismatch: sha256 differs from manifest.json "
@@ -270,12 +204,6 @@ class _Checker:
         for rel in dataset_files(root):
             if rel not in listed:
                 self.add(root / rel, "not listed in manifest.json")
-
-
-def _line_of(exc: DataError) -> int | None:
-    where = exc.where or ""
-    tail = where.rsplit(":", 1)[-1]
-    return int(tail) if tail.isdigit() else None
 
 
 def validate_dataset(root: Path, sample_rate: int | None = None) -> list[Problem]:
@@ -308,6 +236,8 @@ def validate_dataset(root: Path, sample_rate: int | None = None) -> list[Problem
 
 
 def _readable(path: Path) -> bool:
+    if not path.is_file():  # a FIFO would block sf.info forever
+        return False
     try:
         sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError, OSError):

@@ -80,28 +80,52 @@ class TaskMetrics:
         return asdict(self)
 
 
+def reference_mean_losses(records: Sequence[ScoreRecord], kind: str) -> tuple[float, float]:
+    """Mean right and mean wrong loss, computed as the reference eval code computes them.
+
+    The same float operations in the same order, so a ``results_summary.txt``
+    written from these numbers is byte-identical to the reference's: stories
+    add up each pair's two losses in uttid order (``+=``) and divide by the
+    number of pairs; choice tasks list the answer's loss and the other
+    option's loss once per (answer, distractor) pair (so the answer's loss
+    counts 3 times per question), then ``sum(list) / len(list)``.
+    """
+    if not records:
+        return math.nan, math.nan
+    if kind == "story":
+        right_total = wrong_total = 0.0
+        for record in records:
+            losses = record.losses
+            right_total += losses[record.gold]
+            wrong_total += losses[1 - record.gold]
+        return right_total / len(records), wrong_total / len(records)
+    answer: list[float] = []
+    other: list[float] = []
+    for record in records:
+        losses = record.losses
+        for index, loss in enumerate(losses):
+            if index != record.gold:
+                answer.append(losses[record.gold])
+                other.append(loss)
+    return sum(answer) / len(answer), sum(other) / len(other)
+
+
 def task_metrics(records: Sequence[ScoreRecord], kind: str) -> TaskMetrics:
     """Reference accuracy (percent-free fraction), mean losses and derived views."""
-    right_losses: list[float] = []
-    wrong_losses: list[float] = []
     ties = 0
     for record in records:
         losses = record.losses
-        right_losses.append(losses[record.gold])
-        wrong = [loss for i, loss in enumerate(losses) if i != record.gold]
-        wrong_losses.extend(wrong)
-        ties += sum(1 for loss in wrong if loss == losses[record.gold])
-
-    def mean(values: list[float]) -> float:
-        return sum(values) / len(values) if values else math.nan
-
+        ties += sum(
+            1 for i, loss in enumerate(losses) if i != record.gold and loss == losses[record.gold]
+        )
+    mean_right, mean_wrong = reference_mean_losses(records, kind)
     n_pairs = sum(len(r.scores) - 1 for r in records)
     argmax = [argmax_correct(r.losses, r.gold) for r in records]
     return TaskMetrics(
         n=len(records),
         acc=_accuracy(records, kind, mean_token_loss),
-        mean_right_loss=mean(right_losses),
-        mean_wrong_loss=mean(wrong_losses),
+        mean_right_loss=mean_right,
+        mean_wrong_loss=mean_wrong,
         acc_argmax=sum(argmax) / len(argmax) if argmax else math.nan,
         acc_sum=_accuracy(records, kind, summed_loss),
         acc_per_byte=_accuracy(records, kind, per_byte_loss),

@@ -1,7 +1,9 @@
 """Paired statistics for comparing two conditions (or two runs) on the same items.
 
 * Paired bootstrap: resample items with replacement (seeded), recompute the
-  difference of mean item scores; the CI is the percentile interval.
+  difference of mean item scores; the CI is the percentile interval. The same
+  resampling of one condition's item scores (``bootstrap_mean``) gives the CI
+  of an accuracy, so a curve's band and its gap's CI come from one method.
 * Exact McNemar: on the discordant binary outcomes (right in A and wrong in
   B, and the reverse), a two-sided exact binomial test with p = 0.5.
 """
@@ -34,6 +36,29 @@ class McNemar:
         return asdict(self)
 
 
+def bootstrap_mean(
+    values: Sequence[float] | np.ndarray,
+    *,
+    n_boot: int = 2000,
+    level: float = 0.95,
+    seed: int = 1234,
+) -> BootstrapCI:
+    """Percentile CI of ``mean(values)``, resampling whole items with replacement (seeded).
+
+    An item's value is its score (0/1 for a story, k/3 for a choice question),
+    so the 3 dependent pairs of one question are resampled together.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    if x.ndim != 1 or len(x) == 0:
+        raise ValueError("bootstrap_mean needs a non-empty sequence")
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(x), size=(n_boot, len(x)))
+    boot = x[idx].mean(axis=1)
+    alpha = (1 - level) / 2
+    low, high = np.quantile(boot, [alpha, 1 - alpha])
+    return BootstrapCI(float(x.mean()), float(low), float(high), level, n_boot, seed)
+
+
 def paired_bootstrap(
     a: Sequence[float],
     b: Sequence[float],
@@ -47,13 +72,7 @@ def paired_bootstrap(
     y = np.asarray(b, dtype=np.float64)
     if x.shape != y.shape or x.ndim != 1 or len(x) == 0:
         raise ValueError("paired_bootstrap needs two equally long, non-empty sequences")
-    diffs = x - y
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(diffs), size=(n_boot, len(diffs)))
-    boot = diffs[idx].mean(axis=1)
-    alpha = (1 - level) / 2
-    low, high = np.quantile(boot, [alpha, 1 - alpha])
-    return BootstrapCI(float(diffs.mean()), float(low), float(high), level, n_boot, seed)
+    return bootstrap_mean(x - y, n_boot=n_boot, level=level, seed=seed)
 
 
 def mcnemar_exact(a: Sequence[bool], b: Sequence[bool]) -> McNemar:

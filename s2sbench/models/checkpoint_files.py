@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from s2sbench.errors import ModelError
+from s2sbench.file_hashes import file_sha256
 
 SAFE_WEIGHTS = ("*.safetensors",)
 PICKLE_WEIGHTS = ("*.bin", "*.pt", "*.pth", "*.ckpt")
@@ -38,7 +39,6 @@ SMALL_FILES = (
     "chat_template.jinja",
     "adapter_config.json",  # a PEFT adapter loaded with the weights (Granite Speech's LoRA)
 )
-MIB = 1 << 20
 
 
 def _looks_like_path(name: str) -> bool:
@@ -46,8 +46,33 @@ def _looks_like_path(name: str) -> bool:
     return name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name
 
 
+def check_pretrained(pretrained: object, key: str = "pretrained") -> str | Path:
+    """Refuse what cannot name a checkpoint: a number, an empty value, a file that is not one.
+
+    ``--model-args pretrained=5`` arrives as the integer 5 and ``pretrained=config.json``
+    as a file; both would otherwise fail deep inside a library with its own message.
+    """
+    if isinstance(pretrained, bool) or not isinstance(pretrained, (str, Path)):
+        raise ModelError(
+            f"{key}={pretrained!r} is a {type(pretrained).__name__}, not a checkpoint",
+            hint=f"give {key}= a checkpoint directory, a .gguf file or a hub id",
+        )
+    if not str(pretrained).strip():
+        raise ModelError(f"{key}= is empty", hint=f"give {key}= a checkpoint directory")
+    path = Path(pretrained).expanduser()
+    if path.is_file() or (path.exists() and not path.is_dir()):
+        what = "a .gguf file" if path.suffix.lower() == ".gguf" else "a file"
+        raise ModelError(
+            f"{key}={pretrained} is {what}, not a checkpoint directory",
+            hint="point it at the directory that holds config.json and the weights"
+            + (" (GGUF files load through the 'hf' adapter)" if what != "a file" else ""),
+        )
+    return pretrained
+
+
 def resolve_local_dir(pretrained: str | Path, revision: str | None = None) -> Path | None:
     """The directory holding ``pretrained``: itself, or a hub id's cached snapshot, or None."""
+    check_pretrained(pretrained)
     path = Path(pretrained).expanduser()
     if path.is_dir():
         return path
@@ -121,26 +146,13 @@ def needs_code(directory: Path, trust_remote_code: bool) -> None:
             )
 
 
-def _head_tail_digest(path: Path) -> str:
-    """sha256 of a file's size, first MiB and last MiB: cheap for multi-GB weights."""
-    digest = hashlib.sha256()
-    size = path.stat().st_size
-    digest.update(str(size).encode())
-    with path.open("rb") as handle:
-        digest.update(handle.read(MIB))
-        if size > 2 * MIB:
-            handle.seek(size - MIB)
-            digest.update(handle.read(MIB))
-        elif size > MIB:
-            digest.update(handle.read())
-    return digest.hexdigest()
-
-
 def weights_fingerprint(path: str | Path | None) -> dict[str, Any]:
-    """Content hash of a checkpoint: config/tokenizer bytes + weights' size, head and tail.
+    """Content hash of a checkpoint: config/tokenizer bytes + every byte of every weight file.
 
-    Retraining into the same directory changes the hash, so cached scores of
-    the old weights are never reused for the new ones.
+    Retraining into the same directory, or rewriting one tensor in place, changes the hash,
+    so cached scores of the old weights are never reused for the new ones. Weight files are
+    hashed whole through :func:`s2sbench.file_hashes.file_sha256`, which remembers each
+    digest by the file's stat identity, so unchanged multi-GB files are not read again.
     """
     if path is None or not Path(path).is_dir():
         return {"weights_sha256": None, "note": "no local copy to hash"}
@@ -153,7 +165,7 @@ def weights_fingerprint(path: str | Path | None) -> dict[str, Any]:
     weights = hashlib.sha256()
     files = _files(directory, SAFE_WEIGHTS + PICKLE_WEIGHTS)
     for file in files:
-        weights.update(file.name.encode() + b"\0" + _head_tail_digest(file).encode())
+        weights.update(file.name.encode() + b"\0" + file_sha256(file).encode())
     return {
         "config_sha256": small.hexdigest()[:20],
         "weights_sha256": weights.hexdigest()[:20] if files else None,

@@ -25,6 +25,7 @@ def load_lm_and_tokenizer(
     revision: str | None,
     trust_remote_code: bool,
     allow_pickle: bool,
+    allow_weight_mismatch: bool = False,
 ) -> tuple[Any, Any]:
     """The model (through ``load_pretrained``'s checks) and the checkpoint's own tokenizer."""
     from transformers import AutoTokenizer
@@ -37,6 +38,7 @@ def load_lm_and_tokenizer(
         revision=revision,
         trust_remote_code=trust_remote_code,
         allow_pickle=allow_pickle,
+        allow_weight_mismatch=allow_weight_mismatch,
     )
     tokenizer = load_preprocessor(
         AutoTokenizer, pretrained, revision=revision, trust_remote_code=trust_remote_code

@@ -41,6 +41,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from s2sbench.data.audio import AudioLoader, check_policy
@@ -48,16 +49,23 @@ from s2sbench.errors import ConfigError, ModelError
 from s2sbench.models.audio_families.inputs import (
     RopeState,
     check_processor,
+    encode_text_request,
     encode_with_processor,
-    split_continuation,
 )
 from s2sbench.models.audio_forward import AudioForward
 from s2sbench.models.audio_specs import AudioLMSpec, spec_for
 from s2sbench.models.batching import AutoBatcher, CannotReuseCache
 from s2sbench.models.checkpoint_files import resolve_local_dir, weights_fingerprint
-from s2sbench.models.hf_loading import LazyModel, dtype_name, load_config, load_preprocessor
+from s2sbench.models.hf_loading import (
+    LazyModel,
+    dtype_name,
+    load_config,
+    load_preprocessor,
+    model_max_length,
+)
 from s2sbench.models.kv_reuse import reuse_limit
 from s2sbench.models.memory_budget import cap_auto_batch
+from s2sbench.models.text_encoding import check_long_context, with_truncation
 from s2sbench.models.token_scoring import (
     Scored,
     TokenUnit,
@@ -98,6 +106,8 @@ class HFAudioLM:
         allow_pickle: bool = False,
         reuse_context: bool = True,
         padding_side: str = "left",
+        long_context: str = "error",
+        allow_weight_mismatch: bool = False,
         **_runtime: Any,
     ):
         import transformers
@@ -133,6 +143,7 @@ class HFAudioLM:
             trust_remote_code=trust_remote_code,
             allow_pickle=allow_pickle,
             attn_implementation=attn_implementation,
+            allow_weight_mismatch=allow_weight_mismatch,
         )
         self.processor = load_preprocessor(
             AutoProcessor, pretrained, revision=revision, trust_remote_code=trust_remote_code
@@ -145,6 +156,9 @@ class HFAudioLM:
         self.pad_id = padding_id(tok, self.start_id)
         self.loader = AudioLoader(self.spec.sampling_rate, self.spec.max_seconds, self.long_audio)
         self._local = resolve_local_dir(pretrained, revision)
+        self.long_context = check_long_context(long_context)  # T2T text beyond the LM's window
+        self.max_length = model_max_length(SimpleNamespace(config=config), tok)
+        self._truncated: dict[int, int] = {}
 
     @property
     def model(self) -> Any:
@@ -177,6 +191,7 @@ class HFAudioLM:
             "long_audio": self.long_audio,
             "attn_implementation": self.attn_implementation,
             **weights_fingerprint(self._local),
+            **({"long_context": "truncate"} if self.long_context == "truncate" else {}),
         }
 
     def unsupported_reason(self, condition: Condition, lang: str) -> str | None:
@@ -188,12 +203,12 @@ class HFAudioLM:
         """One request's token ids; its audio is decoded and featurised once, here."""
         where = f"task {request.task}, item {request.item_id}"
         if request.context_text is not None:
-            split = [
-                split_continuation(self.tokenizer, request.text_context, cont, where)
-                for cont in request.continuations
-            ]
-            context_ids = split[0][0] or [self.start_id]  # an empty context reads from BOS/EOS
-            return Unit(index, context_ids, [tail for _, tail in split], None)
+            ids, tails, cut = encode_text_request(
+                self.tokenizer, request, self.start_id, self.max_length, self.long_context
+            )
+            if cut:
+                self._truncated[index] = cut
+            return Unit(index, ids, tails, None)
         if request.context_audio is None:
             raise ModelError("request has neither context text nor audio", where=where)
         pieces = self.loader.load(Path(request.context_audio))
@@ -247,7 +262,9 @@ class HFAudioLM:
                     for unit in units
                     if (unit.audio is not None) == heard and self._reusable(unit) == shared
                 ]
-                yield from score_units(self.batcher, group, partial(self._forward, shared=shared))
+                forward = partial(self._forward, shared=shared)
+                for index, scores in score_units(self.batcher, group, forward):
+                    yield index, with_truncation(scores, self._truncated.pop(index, 0))
 
     def _reusable(self, unit: Unit) -> bool:
         """Whether ``unit`` may share its context's cache: reuse is on and the request fits the

@@ -2,9 +2,11 @@
 
 S2T: the context audio is transcribed (greedy ``generate``, language from the
 request), then the LM scores ``transcript + joiner + continuation`` exactly as
-it scores a T2T text context, through :class:`HFCausalLM` itself, so the
-cascade's S2T differs from its T2T only by what the ASR heard. The transcript
-is kept in each score's ``extra["transcript"]``.
+it scores a T2T text context, through :class:`HFCausalLM` itself (special
+tokens, ``lm_add_bos_token`` and ``long_context`` included), so the cascade's
+S2T differs from its T2T only by what the ASR heard. ``lm=`` may name a GGUF
+(``bundled:gemma3-270m``). The transcript is kept in each score's
+``extra["transcript"]``.
 
 Transcription is batched and done once per file per run (:mod:`asr_backend`):
 the spoken contexts of a window of requests go to Whisper together, padded
@@ -48,8 +50,11 @@ class HFCascade:
         batch_size: int | str | None = None,
         asr_batch_size: int | str | None = 8,
         long_audio: str = "error",
+        long_context: str = "error",
+        lm_add_bos_token: bool | None = None,
         trust_remote_code: bool = False,
         allow_pickle: bool = False,
+        allow_weight_mismatch: bool = False,
         **_runtime: Any,
     ):
         self.long_audio = check_policy(long_audio)
@@ -59,8 +64,11 @@ class HFCascade:
             device=device,
             revision=lm_revision,
             batch_size=batch_size,
+            add_bos_token=lm_add_bos_token,
+            long_context=long_context,
             trust_remote_code=trust_remote_code,
             allow_pickle=allow_pickle,
+            allow_weight_mismatch=allow_weight_mismatch,
         )
         self.recogniser = HFWhisperASR(
             asr,
@@ -71,6 +79,7 @@ class HFCascade:
             batch_size=asr_batch_size,
             trust_remote_code=trust_remote_code,
             allow_pickle=allow_pickle,
+            allow_weight_mismatch=allow_weight_mismatch,
         )
         self.asr = self.recogniser.model
         self.processor = self.recogniser.processor

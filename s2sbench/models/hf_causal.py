@@ -1,8 +1,10 @@
 """Any ``transformers`` causal LM as a T2T scorer, with the context encoded once.
 
-Token boundaries follow lm-evaluation-harness exactly, so numbers compare (see
-:mod:`s2sbench.models.text_encoding`): the model reads ``tok(context)`` + the
-continuation's own tokens, and an empty continuation is refused by name before any forward.
+Token boundaries and special tokens follow lm-evaluation-harness (see
+:mod:`s2sbench.models.text_encoding`): the model reads the tokenizer's own leading special
+tokens (Gemma's ``<bos>``) + ``tok(context)`` + the continuation's own tokens, and an empty
+continuation is refused by name before any forward. ``pretrained`` may name a GGUF file
+(``FILE.gguf``, ``DIR`` + ``gguf_file=``, ``bundled:gemma3-270m``): see :mod:`.gguf`.
 
 Scoring is either *shared-context* (default): one forward over the contexts
 of a batch, then one forward over all their continuations reading a fresh,
@@ -29,7 +31,12 @@ from s2sbench.models.base import ContinuationScore
 from s2sbench.models.batching import AutoBatcher, CannotReuseCache
 from s2sbench.models.causal_scoring import TokenScorer
 from s2sbench.models.memory_budget import cap_auto_batch
-from s2sbench.models.text_encoding import EncodedRequest, encode_request
+from s2sbench.models.text_encoding import (
+    EncodedRequest,
+    check_long_context,
+    context_prefix,
+    encode_request,
+)
 from s2sbench.models.token_scoring import padding_id
 from s2sbench.requests.build import ContextRequest
 from s2sbench.requests.conditions import Condition
@@ -52,16 +59,20 @@ class HFCausalLM:
         max_length: int | None = None,
         padding_side: str = "right",
         reuse_context: bool = True,
-        add_bos_token: bool = False,
+        add_bos_token: bool | None = None,
         max_batch_size: int = 64,
         batch_size: int | str | None = None,
+        gguf_file: str | None = None,
+        long_context: str = "error",
         trust_remote_code: bool = False,
         allow_pickle: bool = False,
+        allow_weight_mismatch: bool = False,
         **_runtime: Any,
     ):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         from s2sbench.models.checkpoint_files import resolve_local_dir, weights_fingerprint
+        from s2sbench.models.gguf import resolve_pretrained
         from s2sbench.models.hf_loading import (
             LazyModel,
             dtype_name,
@@ -74,8 +85,13 @@ class HFCausalLM:
             raise ConfigError(f"padding_side must be left or right, not '{padding_side}'")
         self.padding_side = padding_side
         self.reuse_context = bool(reuse_context)
-        self.add_bos_token = bool(add_bos_token)
+        if add_bos_token not in (None, True, False):
+            raise ConfigError(f"add_bos_token must be true or false, not '{add_bos_token}'")
+        self.add_bos_token = None if add_bos_token is None else bool(add_bos_token)
+        self.long_context = check_long_context(long_context)
         self.batcher: AutoBatcher[Any, Any] = AutoBatcher(batch_size, auto_start=max_batch_size)
+        # a GGUF is dequantized once into the s2sbench cache, then loaded as a plain checkpoint
+        pretrained, source = resolve_pretrained(pretrained, gguf_file, revision)
         config = load_config(
             pretrained,
             revision=revision,
@@ -91,6 +107,7 @@ class HFCausalLM:
             trust_remote_code=trust_remote_code,
             allow_pickle=allow_pickle,
             attn_implementation=attn_implementation,
+            allow_weight_mismatch=allow_weight_mismatch,
         )
         self.tokenizer = tok = load_preprocessor(
             AutoTokenizer, pretrained, revision=revision, trust_remote_code=trust_remote_code
@@ -100,15 +117,19 @@ class HFCausalLM:
         )
         self.start_id = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
         self.pad_id = padding_id(tok, self.start_id)
+        self.prefix = context_prefix(tok, self.add_bos_token)
         local = resolve_local_dir(pretrained, revision)
         self._fingerprint = {
             "adapter": self.name,
-            "pretrained": str(local.resolve()) if local is not None else str(pretrained),
+            **source,
             **weights_fingerprint(local),
             "revision": revision,
             "dtype": dtype_name(dtype, config),
             "max_length": self.max_length,
             "add_bos_token": self.add_bos_token,
+            "context_prefix": list(self.prefix),
+            # truncated scores are kept apart: a default run never reuses one
+            **({"long_context": "truncate"} if self.long_context == "truncate" else {}),
         }
         self._fell_back = False
 
@@ -131,9 +152,10 @@ class HFCausalLM:
         return encode_request(
             self.tokenizer,
             request,
+            prefix=self.prefix,
             start_id=self.start_id,
-            add_bos=self.add_bos_token,
             max_length=self.max_length,
+            long_context=self.long_context,
         )
 
     def score(

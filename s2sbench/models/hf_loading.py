@@ -16,6 +16,7 @@ from typing import Any
 
 from s2sbench.errors import ModelError
 from s2sbench.models.checkpoint_files import check_checkpoint_dir, needs_code, resolve_local_dir
+from s2sbench.models.weight_check import check_loading_info, quiet_load_report
 
 DTYPES = {
     "float32": "float32",
@@ -85,12 +86,22 @@ def load_pretrained(
     trust_remote_code: bool = False,
     allow_pickle: bool = False,
     attn_implementation: str | None = None,
+    allow_weight_mismatch: bool = False,
 ) -> Any:
-    """``cls.from_pretrained`` after the safety checks; the model in eval mode on ``device``."""
+    """``cls.from_pretrained`` after the safety checks; the model in eval mode on ``device``.
+
+    Weights that do not fit the config (missing, unexpected, another shape) are one
+    :class:`ModelError` unless ``allow_weight_mismatch`` (see :func:`check_loading_info`).
+    """
     local = resolve_local_dir(path, revision)
     if local is not None:
         check_checkpoint_dir(local, trust_remote_code=trust_remote_code, allow_pickle=allow_pickle)
-    kwargs: dict[str, Any] = {"dtype": parse_dtype(dtype), "trust_remote_code": trust_remote_code}
+    kwargs: dict[str, Any] = {
+        "dtype": parse_dtype(dtype),
+        "trust_remote_code": trust_remote_code,
+        "output_loading_info": True,
+        "ignore_mismatched_sizes": True,  # reported below as one line, not raised as a table
+    }
     if revision:
         kwargs["revision"] = revision
     if attn_implementation:
@@ -100,7 +111,8 @@ def load_pretrained(
     from safetensors import SafetensorError
 
     try:
-        model = cls.from_pretrained(str(local or path), **kwargs)
+        with quiet_load_report():
+            model, info = cls.from_pretrained(str(local or path), **kwargs)
     except SafetensorError as exc:
         raise ModelError(
             f"cannot read the weights of '{path}' ({exc})",
@@ -113,6 +125,7 @@ def load_pretrained(
             f"cannot load '{path}': {first}",
             hint="check the path/hub id, revision and network access",
         ) from None
+    check_loading_info(info, str(local or path), allow_weight_mismatch)
     return model.to(pick_device(device)).eval()
 
 

@@ -39,6 +39,7 @@ class HFWhisperASR:
         batch_size: int | str | None = 8,
         trust_remote_code: bool = False,
         allow_pickle: bool = False,
+        allow_weight_mismatch: bool = False,
     ):
         from transformers import AutoModelForSpeechSeq2Seq, AutoProcessor
 
@@ -52,6 +53,7 @@ class HFWhisperASR:
             revision=revision,
             trust_remote_code=trust_remote_code,
             allow_pickle=allow_pickle,
+            allow_weight_mismatch=allow_weight_mismatch,
         )
         self.processor = load_preprocessor(
             AutoProcessor, path, revision=revision, trust_remote_code=trust_remote_code

@@ -62,13 +62,19 @@ class SpeechUnitEncoder:
         dedup: bool = True,
         device: str | None = None,
         allow_pickle: bool = False,
+        allow_weight_mismatch: bool = False,
     ):
         import torch
         from transformers import HubertModel
 
         self.hubert_path = str(hubert)
         self.model = load_pretrained(
-            HubertModel, hubert, dtype="float32", device=device, allow_pickle=allow_pickle
+            HubertModel,
+            hubert,
+            dtype="float32",
+            device=device,
+            allow_pickle=allow_pickle,
+            allow_weight_mismatch=allow_weight_mismatch,
         )
         n_layers = self.model.config.num_hidden_layers
         if not 0 <= int(layer) <= n_layers:

@@ -19,7 +19,6 @@ two cores.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import queue
@@ -34,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from s2sbench.errors import ConfigError, ModelError, S2SBenchError
-from s2sbench.paths import cache_root
+from s2sbench.models.transcript_cache import TranscriptCache, audio_sha256
 
 SAMPLE_RATE = 16000
 DECODER_PRESETS: dict[str, dict[str, Any]] = {
@@ -162,14 +161,6 @@ def _start_worker(config: dict[str, Any]) -> subprocess.Popen[str]:
     )
 
 
-def audio_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def available_cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -191,28 +182,18 @@ class SphinxTranscriber:
     ):
         self.config = config or decoder_config()
         self.workers = max(1, int(workers) if workers else available_cores())
-        self.key = hashlib.sha256(json.dumps(self.config, sort_keys=True).encode()).hexdigest()[:16]
-        self.cache_dir = Path(cache_dir or cache_root() / "transcripts") / self.key
+        self._cache = TranscriptCache(self.config, cache_dir)
+        self.key = self._cache.key
+        self.cache_dir = self._cache.folder
         self._local_decoder: Any = None
         self.decoded = 0
         self.cache_hits = 0
 
-    def _cache_path(self, sha: str) -> Path:
-        return self.cache_dir / f"{sha}.json"
-
     def _load(self, sha: str) -> str | None:
-        try:
-            return json.loads(self._cache_path(sha).read_text(encoding="utf-8"))["transcript"]
-        except (OSError, ValueError, KeyError):
-            return None
+        return self._cache.load(sha)
 
     def _store(self, sha: str, path: Path, transcript: str) -> None:
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        target = self._cache_path(sha)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        record = {"transcript": transcript, "audio": str(path), "decoder": self.config}
-        tmp.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, target)
+        self._cache.store(sha, path, transcript)
 
     def transcribe(self, path: Path) -> str:
         return self.transcribe_many([path])[Path(path)]

@@ -3,7 +3,9 @@
 Speech becomes units with :class:`SpeechUnitEncoder` (HuBERT layer ->
 nearest centroid -> deduplicated); unit ``i`` is the LM token
 ``unit_token.format(i)`` (``[Hu{}]`` as in SpiritLM; a TWIST-style unit-only
-vocabulary just names its unit tokens the same way). Inputs:
+vocabulary just names its unit tokens the same way). ``[bos]`` below is what the LM's
+tokenizer itself puts before any text (SpiritLM's Llama tokenizer: ``<s>``; one that adds
+no special tokens: nothing), the rule of :mod:`s2sbench.models.text_encoding`. Inputs:
 
 * S2S: ``[bos] [SPEECH] context units + continuation units``
 * T2S: ``[bos] [TEXT] tokens(text context) [SPEECH] continuation units`` --
@@ -28,6 +30,7 @@ from s2sbench.models.batching import AutoBatcher
 from s2sbench.models.eager_lm import load_lm_and_tokenizer, loaded_fingerprint
 from s2sbench.models.hf_loading import model_max_length
 from s2sbench.models.speech_units import SpeechUnitEncoder
+from s2sbench.models.text_encoding import tokenizer_special_tokens
 from s2sbench.models.token_scoring import (
     Scored,
     TokenUnit,
@@ -61,6 +64,7 @@ class UnitLM:
         batch_size: int | str | None = None,
         trust_remote_code: bool = False,
         allow_pickle: bool = False,
+        allow_weight_mismatch: bool = False,
         **_runtime: Any,
     ):
         from transformers import AutoModelForCausalLM
@@ -74,9 +78,16 @@ class UnitLM:
             revision=revision,
             trust_remote_code=trust_remote_code,
             allow_pickle=allow_pickle,
+            allow_weight_mismatch=allow_weight_mismatch,
         )
         self.encoder = SpeechUnitEncoder(
-            hubert, centroids, layer, dedup=dedup, device=device, allow_pickle=allow_pickle
+            hubert,
+            centroids,
+            layer,
+            dedup=dedup,
+            device=device,
+            allow_pickle=allow_pickle,
+            allow_weight_mismatch=allow_weight_mismatch,
         )
         self.unit_token = unit_token
         self.unit_ids = [self._token_id(unit_token.format(i)) for i in range(self.encoder.k)]
@@ -92,7 +103,7 @@ class UnitLM:
         self.speech_id = self._token_id(speech_marker)
         self.text_id = self._token_id(text_marker)
         tok = self.tokenizer
-        self.bos = [tok.bos_token_id] if tok.bos_token_id is not None else []
+        self.bos = list(tokenizer_special_tokens(tok)[0])  # what tok(text) puts first: BOS
         self.pad_id = padding_id(tok)
         self.max_length = model_max_length(self.model, tok)
         self.batcher: AutoBatcher[TokenUnit, list[Scored]] = AutoBatcher(batch_size)
@@ -112,6 +123,7 @@ class UnitLM:
             self.model,
             unit_token=self.unit_token,
             markers=dict(self.markers),
+            context_prefix=self.bos,
             units=self.encoder.fingerprint(),
         )
 

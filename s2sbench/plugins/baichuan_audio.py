@@ -108,6 +108,7 @@ class BaichuanAudio:
             revision=revision,
             trust_remote_code=True,
             allow_pickle=allow_pickle,
+            allow_weight_mismatch=bool(_runtime.get("allow_weight_mismatch", False)),
         )
         if not callable(getattr(self.model, "bind_processor", None)):
             raise ModelError(

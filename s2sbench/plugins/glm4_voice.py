@@ -30,6 +30,7 @@ from s2sbench.errors import ModelError
 from s2sbench.models.audio_families.inputs import split_continuation
 from s2sbench.models.batching import AutoBatcher
 from s2sbench.models.eager_lm import load_lm_and_tokenizer, loaded_fingerprint
+from s2sbench.models.text_encoding import tokenizer_special_tokens
 from s2sbench.models.token_scoring import (
     Scored,
     TokenUnit,
@@ -124,12 +125,13 @@ class AudioTokenLM:
             revision=revision,
             trust_remote_code=True,
             allow_pickle=allow_pickle,
+            allow_weight_mismatch=bool(options.get("allow_weight_mismatch", False)),
         )
         self.speech = make_speech_tokenizer(speech_tokenizer, options, device)
         self.begin_id, self.end_id = self._markers()
         tok = self.tokenizer
         self.pad_id = padding_id(tok)
-        self.start = tok("", add_special_tokens=True)["input_ids"]  # BOS / [gMASK]<sop> etc.
+        self.start = list(tokenizer_special_tokens(tok)[0])  # its own BOS / [gMASK]<sop>
         self.batcher: AutoBatcher[TokenUnit, list[Scored]] = AutoBatcher(batch_size)
 
     def _markers(self) -> tuple[int, int]:

@@ -3,8 +3,12 @@
 Two models (or two recipes' final checkpoints) scored on the same items are
 compared item by item with ``metrics.degradation.compare_records``, the same
 statistics the T2T-vs-S2T degradation uses, so the two kinds of difference
-read alike. With more than two runs each is compared with the first (the
-baseline). Sweeps additionally get their curves overlaid (see ``plots``).
+read alike. The first directory is the *baseline*; every later run is
+reported as **run minus baseline** (positive: the run is more accurate), the
+direction a researcher reads "did the new recipe help?" in. Keys say so
+(``acc_run``, ``acc_baseline``, ``diff``, McNemar ``run_only`` /
+``baseline_only``), so no reader has to guess. Sweeps additionally get their
+curves overlaid (see ``plots``).
 """
 
 from __future__ import annotations
@@ -28,29 +32,53 @@ def default_labels(paths: Sequence[str | Path]) -> list[str]:
     return names
 
 
-def compare_pair(a: RunData, b: RunData, *, seed: int = 1234) -> dict[str, dict[str, Any]]:
-    """``{task: {condition: compare_records(A, B)}}`` for every cell both runs scored."""
+DIRECTION = "run minus baseline"
+
+
+def _as_run_minus_baseline(stats: dict[str, Any]) -> dict[str, Any]:
+    """``compare_records(run, baseline)``'s A/B keys renamed to what they are."""
+    if not stats.get("n_items"):
+        return stats
+    out = {
+        "n_items": stats["n_items"],
+        "acc_run": stats["acc_a"],
+        "acc_baseline": stats["acc_b"],
+        "diff": stats["gap"],
+    }
+    out.update({k: v for k, v in stats.items() if k not in ("acc_a", "acc_b", "gap", "mcnemar")})
+    mcnemar = stats["mcnemar"]
+    out["mcnemar"] = {
+        "run_only": mcnemar["a_only"],  # right in the run, wrong in the baseline
+        "baseline_only": mcnemar["b_only"],
+        "p_value": mcnemar["p_value"],
+        "unit": mcnemar["unit"],
+    }
+    return out
+
+
+def compare_pair(run: RunData, baseline: RunData, *, seed: int = 1234) -> dict[str, dict[str, Any]]:
+    """``{task: {condition: stats of run minus baseline}}`` for every cell both scored."""
     out: dict[str, dict[str, Any]] = {}
-    b_cells = set(b.cells())
-    for task, cond in a.cells():
-        if (task, cond) not in b_cells:
+    run_cells = set(run.cells())
+    for task, cond in baseline.cells():
+        if (task, cond) not in run_cells:
             continue
-        if a.kind(task) != b.kind(task):
+        if run.kind(task) != baseline.kind(task):
             raise ConfigError(
-                f"task {task} is a '{a.kind(task)}' task in one run and "
-                f"'{b.kind(task)}' in the other; they cannot be compared"
+                f"task {task} is a '{baseline.kind(task)}' task in the baseline and "
+                f"'{run.kind(task)}' in the other run; they cannot be compared"
             )
         stats = compare_records(
-            a.records(task, cond), b.records(task, cond), a.kind(task), seed=seed
+            run.records(task, cond), baseline.records(task, cond), run.kind(task), seed=seed
         )
-        out.setdefault(task, {})[cond] = stats
+        out.setdefault(task, {})[cond] = _as_run_minus_baseline(stats)
     return out
 
 
 def compare_runs(
     paths: Sequence[str | Path], labels: Sequence[str] | None = None, *, seed: int = 1234
 ) -> dict[str, Any]:
-    """Load the runs (sweeps: their last checkpoint) and compare each with the first."""
+    """Load the runs (sweeps: their last checkpoint); each later run minus the first (baseline)."""
     if len(paths) < 2:
         raise ConfigError("compare needs at least two result directories")
     labels = list(labels) if labels else default_labels(paths)
@@ -59,11 +87,16 @@ def compare_runs(
     runs = [load_run(p) for p in paths]
     comparisons = []
     for label, run in zip(labels[1:], runs[1:]):
-        cells = compare_pair(runs[0], run, seed=seed)
+        cells = compare_pair(run, runs[0], seed=seed)
         if not cells:
             raise ConfigError(f"{labels[0]} and {label} share no (task, condition) to compare")
-        comparisons.append({"a": labels[0], "b": label, "tasks": cells})
+        comparisons.append(
+            {"baseline": labels[0], "run": label, "direction": DIRECTION, "tasks": cells}
+        )
     return {
+        "format": 2,  # 2: run minus baseline with named keys (1 had baseline minus run as A/B)
+        "baseline": labels[0],
+        "direction": f"each run minus the baseline {labels[0]} (positive: the run is better)",
         "runs": [
             {
                 "label": label,
@@ -89,7 +122,7 @@ def _step(run: RunData) -> int | None:
 
 
 def comparison_rows(report: dict[str, Any]) -> list[list[str]]:
-    """Table rows (A, B, task, condition, n, acc A, acc B, diff, CI, p) for text/markdown."""
+    """Rows in :data:`COMPARISON_HEADER` order, for the terminal, Markdown and HTML."""
     rows = []
     for comp in report["comparisons"]:
         for task, by_cond in comp["tasks"].items():
@@ -98,14 +131,14 @@ def comparison_rows(report: dict[str, Any]) -> list[list[str]]:
                     continue
                 rows.append(
                     [
-                        comp["a"],
-                        comp["b"],
+                        comp["baseline"],
+                        comp["run"],
                         task,
                         cond,
                         str(d["n_items"]),
-                        f"{100 * d['acc_a']:.1f}",
-                        f"{100 * d['acc_b']:.1f}",
-                        f"{100 * d['gap']:+.1f}",
+                        f"{100 * d['acc_baseline']:.1f}",
+                        f"{100 * d['acc_run']:.1f}",
+                        f"{100 * d['diff']:+.1f}",
                         f"[{100 * d['ci_low']:+.1f}, {100 * d['ci_high']:+.1f}]",
                         f"{d['mcnemar']['p_value']:.3g}",
                     ]
@@ -114,26 +147,34 @@ def comparison_rows(report: dict[str, Any]) -> list[list[str]]:
 
 
 COMPARISON_HEADER = [
-    "A",
-    "B",
+    "baseline",
+    "run",
     "task",
     "condition",
     "n",
-    "acc A %",
-    "acc B %",
-    "A-B pts",
-    "95% CI",
+    "acc baseline %",
+    "acc run %",
+    "run - baseline pts",
+    "95% CI (run - baseline)",
     "McNemar p",
 ]
+
+
+def comparison_title(report: dict[str, Any]) -> str:
+    return (
+        f"paired comparison: each run minus the baseline {report['baseline']} "
+        "(same items; positive = the run is more accurate)"
+    )
 
 
 def comparison_table(report: dict[str, Any]) -> Any:
     """The comparison as a rich table for the terminal."""
     from rich.table import Table
 
-    table = Table(title="paired comparison (A minus B, same items)", title_justify="left")
+    table = Table(title=comparison_title(report), title_justify="left")
     for col in COMPARISON_HEADER:
-        table.add_column(col, justify="left" if col in ("A", "B", "task", "condition") else "right")
+        left = col in ("baseline", "run", "task", "condition")
+        table.add_column(col, justify="left" if left else "right")
     for row in comparison_rows(report):
         table.add_row(*row)
     return table

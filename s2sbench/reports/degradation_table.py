@@ -9,7 +9,17 @@ from rich.table import Table
 
 def degradation_table(degradation: dict[str, dict[str, dict[str, Any]]]) -> Table:
     table = Table(title="intelligence degradation (read -> heard)", title_justify="left")
-    for col in ("task", "pair", "n", "acc read %", "acc heard %", "gap pts", "95% CI", "McNemar p"):
+    columns = (
+        "task",
+        "pair",
+        "n",
+        "acc read %",
+        "acc heard %",
+        "gap (read - heard) pts",
+        "95% CI of gap",
+        "McNemar p",
+    )
+    for col in columns:
         table.add_column(col, justify="left" if col in ("task", "pair") else "right")
     for task, pairs in degradation.items():
         for pair, d in pairs.items():

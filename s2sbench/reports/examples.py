@@ -6,6 +6,12 @@ choice tasks, a different number of right pairs). Items the model read right
 but heard wrong come first: they are the intelligence lost to speech. The
 context and continuations come from the task's source file when it is still
 readable, otherwise from the logged prompts.
+
+The texts are raw model input and raw ASR output: a misrecognition can put
+any word, offensive ones included, into a transcript. So a report shows them
+only when asked (``report --examples N``; the default shows counts only),
+labels them as raw and unfiltered, and puts them only in preformatted blocks,
+which the HTML renderer escapes and the Markdown renderer fences.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from s2sbench.metrics.accuracy import item_correct
+from s2sbench.reports.report_doc import Block, Heading, Para, Pre, TableBlock
 from s2sbench.reports.run_records import RunData, records_from_samples
 from s2sbench.scores.store import ScoreRecord
 
@@ -80,7 +87,7 @@ def disagreements(
         if score_a != score_b:
             found.append((rec_a, rec_b, score_a, score_b))
     found.sort(key=lambda f: f[3] - f[2])  # read right / heard wrong first
-    texts = _task_texts(run, task) if found else {}
+    texts = _task_texts(run, task) if found and limit > 0 else {}
     examples = []
     for rec_a, rec_b, score_a, score_b in found[:limit]:
         if rec_a.item_id in texts:
@@ -109,3 +116,61 @@ def disagreements(
             )
         )
     return len(found), examples
+
+
+RAW_TEXT_WARNING = (
+    "Raw model input and ASR output, shown unfiltered: contexts and continuations are the "
+    "task's text, and 'heard' lines are what the speech recogniser transcribed, verbatim. "
+    "Recognition errors can produce offensive words; review before sharing this report."
+)
+
+
+def example_blocks(run: RunData, per_task: int) -> list[Block]:
+    """Counts of disagreeing items per task; the items themselves only when ``per_task > 0``."""
+    blocks: list[Block] = [Heading(3, "Where reading and hearing disagree")]
+    warned = False
+    for task, by_cond in run.results["results"].items():
+        if not {"t2t", "s2t"} <= set(by_cond):
+            blocks.append(Para(f"{task}: not scored both read (T2T) and heard (S2T)."))
+            continue
+        found = disagreements(run, task, limit=per_task)
+        if found is None:
+            blocks.append(Para(f"{task}: no T2T and S2T sample logs (run with --log-samples)."))
+            continue
+        count, examples = found
+        if per_task <= 0:
+            blocks.append(Para(f"{task}: {count} items disagree."))
+            continue
+        blocks.append(Para(f"{task}: {count} items disagree; showing {len(examples)}."))
+        if examples and not warned:
+            blocks.append(Para(RAW_TEXT_WARNING))
+            warned = True
+        for ex in examples:
+            verdict = (
+                "read right, heard wrong" if ex.score_a > ex.score_b else "heard right, read wrong"
+            )
+            lines = [f"item {ex.item_id} ({verdict})", f"context: {ex.context}"]
+            if ex.transcript:
+                lines.append(f"heard (raw ASR transcript): {ex.transcript}")
+            lines += [
+                f"[{i}] {'right' if i == ex.gold else 'wrong'}: {text}"
+                for i, text in enumerate(ex.continuations)
+            ]
+            blocks.append(Pre("\n".join(lines)))
+            blocks.append(
+                TableBlock(
+                    ["continuation", "right/wrong", "T2T loss", "S2T loss"],
+                    [
+                        [f"[{i}]", "right" if i == ex.gold else "wrong", f"{la:.4f}", f"{lb:.4f}"]
+                        for i, (la, lb) in enumerate(zip(ex.losses_a, ex.losses_b))
+                    ],
+                )
+            )
+    if per_task <= 0:
+        blocks.append(
+            Para(
+                "The items themselves are not shown: they quote raw model input and ASR output, "
+                "unfiltered. Add --examples N to show N per task."
+            )
+        )
+    return blocks

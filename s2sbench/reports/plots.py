@@ -1,207 +1,225 @@
-"""The paper's figures: accuracy and mean right/wrong loss over training steps.
+"""The paper's figures: accuracy, mean right/wrong loss and the read-heard gap over steps.
 
-One figure per task and metric, with every condition (T2T, S2T, ...) and
-every sweep (recipe) on the same axes, so the read/heard gap and the recipe
-difference are both visible. Each figure is written as PNG (for reports),
-SVG (for papers) and a JSON sidecar holding the plotted series, read back
-from the drawn lines themselves so it cannot disagree with the picture.
-
-Uses matplotlib's object API with the Agg canvas (no pyplot, no display, no
-global state), so plotting works headless and in threads.
+Per task: ``acc_<task>`` (every condition and every sweep on the same axes,
+each accuracy curve with its 95% CI band from the per-item records, chance
+marked), ``loss_<task>`` (mean right and wrong continuation loss) and
+``gap_<task>`` (read minus heard accuracy per checkpoint with its paired
+bootstrap CI, exactly the numbers of each checkpoint's degradation table).
+With several sweeps, colour tells the condition and line style + marker tell
+the sweep, and every legend entry carries its n, so identical or differently
+sized runs stay distinguishable. File formats and sidecars: ``figures``.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from s2sbench.reports.figures import (
+    CHANCE_ACC_PERCENT,
+    PlotFiles,
+    chance_line,
+    color,
+    draw_band,
+    draw_line,
+    n_label,
+    new_figure,
+    safe_name,
+    save_figure,
+    series_style,
+)
+from s2sbench.reports.intervals import CI_METHOD, AccuracyCI, sweep_accuracy_cis
 from s2sbench.sweeps.series import Sweep
 
-CONDITION_STYLE = {"t2t": ("-", "o"), "s2t": ("--", "s"), "t2s": (":", "^"), "s2s": ("-.", "D")}
-CHANCE_ACC_PERCENT = 50.0  # every reference accuracy is over right-vs-wrong pairs
+__all__ = ["CHANCE_ACC_PERCENT", "PlotFiles", "plot_run_accuracy", "plot_sweeps"]
 
 
-@dataclass(frozen=True)
-class PlotFiles:
-    """The three files of one figure."""
-
-    png: Path
-    svg: Path
-    json: Path
-
-
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
-
-
-def _figure(title: str, ylabel: str) -> tuple[Any, Any]:
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(6.4, 4.0), dpi=100, layout="constrained")
-    ax = fig.add_subplot()
-    ax.set_title(title)
-    ax.set_xlabel("training step")
-    ax.set_ylabel(ylabel)
-    ax.grid(True, alpha=0.3)
-    return fig, ax
-
-
-def _save(fig: Any, ax: Any, out_dir: Path, stem: str, meta: dict[str, Any]) -> PlotFiles:
-    """Write PNG + SVG + the sidecar built from the lines that carry a data ``gid``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    series = []
-    for line in ax.get_lines():
-        gid = line.get_gid()
-        if not gid:
-            continue
-        series.append(
-            {
-                **json.loads(gid),
-                "label": line.get_label(),
-                "x": [float(v) for v in line.get_xdata()],
-                "y": [float(v) for v in line.get_ydata()],
-            }
-        )
-    if series:
-        ax.legend(fontsize="small", loc="best")
-    files = PlotFiles(out_dir / f"{stem}.png", out_dir / f"{stem}.svg", out_dir / f"{stem}.json")
-    fig.savefig(files.png, format="png")
-    fig.savefig(files.svg, format="svg", metadata={"Date": None})
-    files.json.write_text(
-        json.dumps({**meta, "series": series}, indent=2, ensure_ascii=False) + "\n",
-        encoding="utf-8",
-    )
-    return files
-
-
-def _color(index: int) -> str:
-    return f"C{index % 10}"
-
-
-def plot_sweeps(sweeps: Mapping[str, Sweep], out_dir: str | Path) -> list[PlotFiles]:
-    """Per task: ``acc_<task>`` and ``loss_<task>`` with all conditions and sweeps overlaid.
-
-    ``sweeps`` maps a label (the recipe's name) to a loaded sweep. With one
-    sweep the condition alone names a line; with several, ``label COND``.
-    """
-    out = Path(out_dir)
+def _task_conditions(sweeps: Mapping[str, Sweep]) -> dict[str, list[str]]:
     tasks: dict[str, list[str]] = {}
     for sweep in sweeps.values():
         for task, cond in sweep.cells():
             conds = tasks.setdefault(task, [])
             if cond not in conds:
                 conds.append(cond)
+    return tasks
+
+
+def _accuracy_and_loss(
+    sweeps: Mapping[str, Sweep], task: str, conds: list[str], out: Path
+) -> list[PlotFiles]:
     several = len(sweeps) > 1
+    fig_acc, ax_acc = new_figure(f"{task}: accuracy over training", "accuracy (%)")
+    fig_loss, ax_loss = new_figure(f"{task}: mean continuation loss", "mean token loss (nats)")
+    for run_index, (label, sweep) in enumerate(sweeps.items()):
+        for cond_index, cond in enumerate(conds):
+            points = sweep.series(task, cond)
+            if not points:
+                continue
+            style = series_style(run_index, cond_index, cond, several)
+            name = f"{label} {cond.upper()}" if several else cond.upper()
+            n = f" ({n_label([p.n for p in points])})"
+            steps = [p.step for p in points]
+            base = {"sweep": label, "condition": cond}
+            gid = json.dumps({**base, "metric": "acc_percent"})
+            draw_line(ax_acc, steps, [100 * p.acc for p in points], style, label=name + n, gid=gid)
+            cis: dict[int, AccuracyCI] = sweep_accuracy_cis(sweep, task, cond)
+            if all(s in cis for s in steps):  # a band only where every point has its records
+                lows = [100 * cis[s].low for s in steps]
+                highs = [100 * cis[s].high for s in steps]
+                draw_band(ax_acc, steps, lows, highs, style.color, gid, 0.08 if several else 0.16)
+            # right: as the accuracy line; wrong: faded, hollow markers
+            for metric, suffix, loss_style, alpha in (
+                ("mean_right_loss", "right", style, 1.0),
+                ("mean_wrong_loss", "wrong", replace(style, hollow=True), 0.45),
+            ):
+                draw_line(
+                    ax_loss,
+                    steps,
+                    [getattr(p, metric) for p in points],
+                    loss_style,
+                    alpha=alpha,
+                    label=f"{name} {suffix}{n}",
+                    gid=json.dumps({**base, "metric": metric}),
+                )
+    chance_line(ax_acc)
+    meta = {"task": task, "x": "step", "sweeps": list(sweeps), "conditions": conds}
+    acc_meta = {
+        **meta,
+        "figure": "accuracy",
+        "y": "accuracy (%)",
+        "chance_percent": CHANCE_ACC_PERCENT,
+        "ci": CI_METHOD,
+    }
+    loss_meta = {**meta, "figure": "loss", "y": "mean token loss (nats)"}
+    return [
+        save_figure(fig_acc, ax_acc, out, f"acc_{safe_name(task)}", acc_meta),
+        save_figure(fig_loss, ax_loss, out, f"loss_{safe_name(task)}", loss_meta),
+    ]
+
+
+def _gap(sweeps: Mapping[str, Sweep], task: str, out: Path) -> PlotFiles | None:
+    """Read minus heard accuracy per checkpoint, with each checkpoint's paired bootstrap CI."""
+    several = len(sweeps) > 1
+    fig, ax = new_figure(f"{task}: read minus heard accuracy", "gap (accuracy points)")
+    drawn = 0
+    pairs_seen: list[str] = []
+    for run_index, (label, sweep) in enumerate(sweeps.items()):
+        for pair in sweep.pairs(task):
+            points = sweep.gap_series(task, pair)
+            if not points:
+                continue
+            if pair not in pairs_seen:
+                pairs_seen.append(pair)
+            pair_index = pairs_seen.index(pair)
+            first, second = pair.upper().split("->")
+            # colours apart from the accuracy plot's conditions; several runs: style per run
+            style = replace(
+                series_style(run_index, pair_index, pair, several), color=color(2 + pair_index)
+            )
+            if not several:
+                style = replace(style, linestyle="-", marker="o")
+            name = f"read - heard ({first} - {second}, {n_label([p.n for p in points])})"
+            if several:
+                name = f"{label} {name}"
+            steps = [p.step for p in points]
+            gid = json.dumps({"sweep": label, "pair": pair, "metric": "gap_points"})
+            draw_line(ax, steps, [100 * p.gap for p in points], style, label=name, gid=gid)
+            draw_band(
+                ax,
+                steps,
+                [100 * p.ci_low for p in points],
+                [100 * p.ci_high for p in points],
+                style.color,
+                gid,
+                0.1 if several else 0.16,
+            )
+            drawn += 1
+    if not drawn:
+        return None
+    ax.axhline(0.0, color="black", linewidth=0.9, label="no gap (0)")
+    meta = {
+        "task": task,
+        "figure": "gap",
+        "x": "step",
+        "y": "first condition's accuracy minus the second's, in points",
+        "sweeps": list(sweeps),
+        "pairs": pairs_seen,
+        "ci": "95% paired bootstrap over items, as in each checkpoint's degradation table",
+    }
+    label = "shaded: 95% CI (paired bootstrap)"
+    return save_figure(fig, ax, out, f"gap_{safe_name(task)}", meta, ci_label=label)
+
+
+def plot_sweeps(sweeps: Mapping[str, Sweep], out_dir: str | Path) -> list[PlotFiles]:
+    """Per task: ``acc_<task>``, ``loss_<task>`` and (when a task has a degradation) ``gap_<task>``.
+
+    ``sweeps`` maps a label (the recipe's name) to a loaded sweep. With one
+    sweep the condition alone names a line; with several, ``label COND``.
+    """
+    out = Path(out_dir)
     files: list[PlotFiles] = []
-    for task, conds in tasks.items():
-        fig_acc, ax_acc = _figure(f"{task}: accuracy over training", "accuracy (%)")
-        fig_loss, ax_loss = _figure(f"{task}: mean continuation loss", "mean token loss (nats)")
-        for sweep_index, (label, sweep) in enumerate(sweeps.items()):
-            for cond_index, cond in enumerate(conds):
-                points = sweep.series(task, cond)
-                if not points:
-                    continue
-                # one colour per recipe when overlaid (line style tells the condition)
-                color = sweep_index if several else cond_index
-                style, marker = CONDITION_STYLE.get(cond, ("-", "x"))
-                name = f"{label} {cond.upper()}" if several else cond.upper()
-                steps = [p.step for p in points]
-                base = {"sweep": label, "condition": cond}
-                ax_acc.plot(
-                    steps,
-                    [100 * p.acc for p in points],
-                    style,
-                    marker=marker,
-                    color=_color(color),
-                    label=name,
-                    gid=json.dumps({**base, "metric": "acc_percent"}),
-                )
-                ax_loss.plot(
-                    steps,
-                    [p.mean_right_loss for p in points],
-                    style,
-                    marker=marker,
-                    color=_color(color),
-                    label=f"{name} right",
-                    gid=json.dumps({**base, "metric": "mean_right_loss"}),
-                )
-                ax_loss.plot(
-                    steps,
-                    [p.mean_wrong_loss for p in points],
-                    style,
-                    marker=marker,
-                    color=_color(color),
-                    alpha=0.45,
-                    markerfacecolor="none",
-                    label=f"{name} wrong",
-                    gid=json.dumps({**base, "metric": "mean_wrong_loss"}),
-                )
-        ax_acc.axhline(CHANCE_ACC_PERCENT, color="grey", linewidth=0.8, linestyle=":")
-        meta = {"task": task, "x": "step", "sweeps": list(sweeps), "conditions": conds}
-        files.append(
-            _save(
-                fig_acc,
-                ax_acc,
-                out,
-                f"acc_{_safe(task)}",
-                {
-                    **meta,
-                    "figure": "accuracy",
-                    "y": "accuracy (%)",
-                    "chance_percent": CHANCE_ACC_PERCENT,
-                },
-            )
-        )
-        files.append(
-            _save(
-                fig_loss,
-                ax_loss,
-                out,
-                f"loss_{_safe(task)}",
-                {**meta, "figure": "loss", "y": "mean token loss (nats)"},
-            )
-        )
+    for task, conds in _task_conditions(sweeps).items():
+        files += _accuracy_and_loss(sweeps, task, conds, out)
+        gap = _gap(sweeps, task, out)
+        if gap is not None:
+            files.append(gap)
     return files
 
 
 def plot_run_accuracy(
-    results: Mapping[str, Any], out_dir: str | Path, stem: str = "accuracy"
+    results: Mapping[str, Any],
+    out_dir: str | Path,
+    stem: str = "accuracy",
+    cis: Mapping[tuple[str, str], AccuracyCI] | None = None,
 ) -> PlotFiles:
-    """One run (no steps): accuracy per task, one bar per condition, chance marked."""
-    fig, ax = _figure("accuracy per task and condition", "accuracy (%)")
-    ax.set_xlabel("task")
+    """One run (no steps): accuracy per task, one bar per condition, 95% CI whiskers, chance."""
+    fig, ax = new_figure("accuracy per task and condition", "accuracy (%)", xlabel="task")
+    cis = cis or {}
     tasks = list(results["results"])
     conds: list[str] = []
     for by_cond in results["results"].values():
         conds += [c for c in by_cond if c not in conds]
     width = 0.8 / max(1, len(conds))
     for index, cond in enumerate(conds):
-        xs = [t + index * width for t, task in enumerate(tasks) if cond in results["results"][task]]
-        ys = [
-            100 * results["results"][task][cond]["acc"]
-            for task in tasks
-            if cond in results["results"][task]
-        ]
-        ax.bar(xs, ys, width=width, color=_color(index), label=cond.upper())
+        cells = [(t, task) for t, task in enumerate(tasks) if cond in results["results"][task]]
+        xs = [t + index * width for t, _ in cells]
+        ys = [100 * results["results"][task][cond]["acc"] for _, task in cells]
+        ax.bar(xs, ys, width=width, color=color(index), label=cond.upper())
+        ci = [cis.get((task, cond)) for _, task in cells]
+        gid = json.dumps({"condition": cond, "metric": "acc_percent"})
+        if all(ci):
+            low = [y - 100 * c.low for y, c in zip(ys, ci) if c]
+            high = [100 * c.high - y for y, c in zip(ys, ci) if c]
+            first = index == 0
+            bars = ax.errorbar(
+                xs,
+                ys,
+                yerr=[low, high],
+                fmt="none",
+                ecolor="black",
+                capsize=4,
+                label="95% CI (bootstrap over items)" if first else "_ci",
+            )
+            bars.lines[2][0].set_gid(gid)  # the whiskers carry the CI into the sidecar
         # an invisible line carries the bar heights into the sidecar
-        ax.plot(
-            xs,
-            ys,
-            linestyle="none",
-            gid=json.dumps({"condition": cond, "metric": "acc_percent"}),
-            label=f"_{cond}",
-        )
-    ax.set_xticks([t + 0.4 - width / 2 for t in range(len(tasks))], tasks, fontsize="small")
-    ax.axhline(CHANCE_ACC_PERCENT, color="grey", linewidth=0.8, linestyle=":")
+        ax.plot(xs, ys, linestyle="none", gid=gid, label=f"_{cond}")
+    ticks = [
+        f"{task}\n({n_label([int(m['n']) for m in results['results'][task].values()])})"
+        for task in tasks
+    ]
+    ax.set_xticks([t + 0.4 - width / 2 for t in range(len(tasks))], ticks)
+    ax.set_axisbelow(True)
+    chance_line(ax)
     ax.set_ylim(0, 100)
-    return _save(
-        fig,
-        ax,
-        Path(out_dir),
-        stem,
-        {"figure": "run_accuracy", "tasks": tasks, "conditions": conds, "y": "accuracy (%)"},
-    )
+    meta = {
+        "figure": "run_accuracy",
+        "tasks": tasks,
+        "conditions": conds,
+        "y": "accuracy (%)",
+        "chance_percent": CHANCE_ACC_PERCENT,
+        "ci": CI_METHOD if cis else None,
+    }
+    return save_figure(fig, ax, Path(out_dir), stem, meta)

@@ -1,35 +1,47 @@
-"""``s2sbench report``: one self-contained Markdown or HTML report of result directories.
+"""``s2sbench report``: a Markdown or HTML report of result directories.
 
 For each directory (a run, or a sweep standing for its last checkpoint plus
-its curves): the configuration, the results per task and condition, the
-degradation table with its CIs and McNemar p, the per-subject table, the
-plots, and items where reading and hearing disagree. With several
-directories, a paired comparison of each against the first follows (and the
-sweeps' curves overlaid). Plots are written to ``<report stem>_files/``.
+its curves and a per-checkpoint table): the configuration, the results per
+task and condition with accuracy CIs, the degradation table with its CIs and
+McNemar p, the per-subject table, the plots, and how many items reading and
+hearing disagree on (the items themselves only with ``examples_per_task``).
+With several directories, each later run minus the first (the baseline)
+follows, and the sweeps' curves overlaid.
+
+HTML is one self-contained file: plots are drawn in a temporary folder and
+inlined as SVG data URIs, nothing else is written. Markdown links its plots,
+written to ``<report stem>_files/`` beside it (Markdown viewers refuse
+``data:`` images).
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from s2sbench import __version__
 from s2sbench.errors import ConfigError
-from s2sbench.reports.compare import COMPARISON_HEADER, compare_runs, comparison_rows
+from s2sbench.reports.compare import compare_runs
 from s2sbench.reports.compare import default_labels as _labels
-from s2sbench.reports.examples import disagreements
-from s2sbench.reports.plots import plot_run_accuracy, plot_sweeps
+from s2sbench.reports.examples import example_blocks
+from s2sbench.reports.intervals import CI_METHOD, run_accuracy_cis
+from s2sbench.reports.plots import PlotFiles, plot_run_accuracy, plot_sweeps
 from s2sbench.reports.report_doc import (
     Block,
     Heading,
     Image,
     Para,
-    Pre,
     TableBlock,
     render_html,
     render_markdown,
+)
+from s2sbench.reports.report_stats import (
+    comparison_blocks,
+    degradation_blocks,
+    pct,
+    per_checkpoint_blocks,
 )
 from s2sbench.reports.run_records import RunData, load_run
 
@@ -41,10 +53,7 @@ SECTION_TITLES = (
     "Plots",
     "Where reading and hearing disagree",
 )
-
-
-def _pct(value: Any) -> str:
-    return "-" if value is None else f"{100 * float(value):.1f}"
+SWEEP_SECTION_TITLES = ("Per checkpoint",)
 
 
 def _config_blocks(run: RunData) -> list[Block]:
@@ -90,28 +99,34 @@ def _config_blocks(run: RunData) -> list[Block]:
 
 
 def _results_blocks(run: RunData) -> list[Block]:
+    cis = run_accuracy_cis(run)
     rows = [
         [
             task,
             cond,
             str(m["n"]),
-            _pct(m["acc"]),
+            pct(m["acc"]),
+            f"[{pct(cis[(task, cond)].low)}, {pct(cis[(task, cond)].high)}]"
+            if (task, cond) in cis
+            else "-",
             f"{m['mean_right_loss']:.4f}",
             f"{m['mean_wrong_loss']:.4f}",
-            _pct(m.get("acc_argmax")),
-            _pct(m.get("acc_sum")),
+            pct(m.get("acc_argmax")),
+            pct(m.get("acc_sum")),
         ]
         for task, by_cond in run.results["results"].items()
         for cond, m in by_cond.items()
     ]
     blocks: list[Block] = [
         Heading(3, "Results"),
+        Para(f"Accuracy CI: {CI_METHOD}."),
         TableBlock(
             [
                 "task",
                 "condition",
                 "n",
                 "acc %",
+                "95% CI",
                 "mean right loss",
                 "mean wrong loss",
                 "argmax acc %",
@@ -131,98 +146,14 @@ def _results_blocks(run: RunData) -> list[Block]:
     return blocks
 
 
-def _degradation_blocks(run: RunData) -> list[Block]:
-    rows, subject_rows = [], []
-    for task, pairs in run.results.get("degradation", {}).items():
-        for pair, d in pairs.items():
-            if not d.get("n_items"):
-                continue
-            first, second = pair.split("->")
-            rows.append(
-                [
-                    task,
-                    pair,
-                    str(d["n_items"]),
-                    _pct(d[f"acc_{first}"]),
-                    _pct(d[f"acc_{second}"]),
-                    f"{100 * d['gap']:+.1f}",
-                    f"[{100 * d['ci_low']:+.1f}, {100 * d['ci_high']:+.1f}]",
-                    f"{d['mcnemar']['p_value']:.3g} ({d['mcnemar'].get('unit', '')})",
-                ]
-            )
-            for subject, s in d.get("by_subject", {}).items():
-                subject_rows.append(
-                    [
-                        task,
-                        pair,
-                        subject,
-                        str(s["n_items"]),
-                        _pct(s[f"acc_{first}"]),
-                        _pct(s[f"acc_{second}"]),
-                        f"{100 * s['gap']:+.1f}",
-                    ]
-                )
-    blocks: list[Block] = [Heading(3, "Intelligence degradation")]
-    if rows:
-        blocks += [
-            Para(
-                "Gap = read minus heard accuracy in points; 95% paired bootstrap CI "
-                "over items; exact McNemar test on the reference pairs."
-            ),
-            TableBlock(
-                [
-                    "task",
-                    "pair",
-                    "n",
-                    "acc read %",
-                    "acc heard %",
-                    "gap pts",
-                    "95% CI",
-                    "McNemar p (unit)",
-                ],
-                rows,
-            ),
-        ]
-    else:
-        blocks.append(Para("No task was scored both read and heard."))
-    blocks.append(Heading(3, "Per subject"))
-    blocks.append(
-        TableBlock(
-            ["task", "pair", "subject", "n", "acc read %", "acc heard %", "gap pts"], subject_rows
-        )
-        if subject_rows
-        else Para("No task carries subjects.")
-    )
-    return blocks
+def _plots(run: RunData, label: str, plot_dir: Path) -> list[PlotFiles]:
+    if run.sweep is not None:
+        return plot_sweeps({label: run.sweep}, plot_dir)
+    return [plot_run_accuracy(run.results, plot_dir, cis=run_accuracy_cis(run))]
 
 
-def _example_blocks(run: RunData, per_task: int) -> list[Block]:
-    blocks: list[Block] = [Heading(3, "Where reading and hearing disagree")]
-    for task in run.results["results"]:
-        found = disagreements(run, task, limit=per_task)
-        if found is None:
-            blocks.append(Para(f"{task}: no T2T and S2T sample logs (run with --log-samples)."))
-            continue
-        count, examples = found
-        blocks.append(Para(f"{task}: {count} items disagree; showing {len(examples)}."))
-        for ex in examples:
-            verdict = (
-                "read right, heard wrong" if ex.score_a > ex.score_b else "heard right, read wrong"
-            )
-            heard = f"\nheard (ASR transcript): {ex.transcript}" if ex.transcript else ""
-            blocks.append(Pre(f"item {ex.item_id} ({verdict})\ncontext: {ex.context}{heard}"))
-            blocks.append(
-                TableBlock(
-                    ["", "continuation", "T2T loss", "S2T loss"],
-                    [
-                        ["right" if i == ex.gold else "wrong", text, f"{la:.4f}", f"{lb:.4f}"]
-                        for i, (text, la, lb) in enumerate(
-                            zip(ex.continuations, ex.losses_a, ex.losses_b)
-                        )
-                    ],
-                )
-            )
-    return blocks
+def _images(files: list[PlotFiles], prefix: str) -> list[Block]:
+    return [Image(f.png, f"{prefix}: {f.png.stem}", f.svg) for f in files]
 
 
 def build_blocks(
@@ -230,10 +161,14 @@ def build_blocks(
     files_dir: Path,
     *,
     labels: Sequence[str] | None = None,
-    examples_per_task: int = 3,
+    examples_per_task: int = 0,
     seed: int = 1234,
 ) -> list[Block]:
-    """The whole report as blocks; plots are written under ``files_dir``."""
+    """The whole report as blocks; plots are written under ``files_dir``.
+
+    ``examples_per_task`` > 0 quotes that many disagreeing items per task
+    (raw model input and ASR output); 0 shows only their number.
+    """
     if not paths:
         raise ConfigError("report needs at least one result directory")
     labels = list(labels) if labels else _labels(paths)
@@ -250,29 +185,17 @@ def build_blocks(
         blocks.append(Heading(2, label))
         blocks += _config_blocks(run)
         blocks += _results_blocks(run)
-        blocks += _degradation_blocks(run)
+        blocks += degradation_blocks(run)
+        blocks += per_checkpoint_blocks(run)
         blocks.append(Heading(3, "Plots"))
         plot_dir = files_dir / f"{index}_{label.replace('/', '_')}"
-        if run.sweep is not None:
-            files = plot_sweeps({label: run.sweep}, plot_dir)
-        else:
-            files = [plot_run_accuracy(run.results, plot_dir)]
-        blocks += [Image(f.png, f"{label}: {f.png.stem}") for f in files]
-        blocks += _example_blocks(run, examples_per_task)
+        blocks += _images(_plots(run, label, plot_dir), label)
+        blocks += example_blocks(run, examples_per_task)
     if len(runs) > 1:
-        report = compare_runs(paths, labels, seed=seed)
-        blocks += [
-            Heading(2, "Comparison"),
-            Para(
-                f"Each run against {labels[0]} on the same items (sweeps: their last "
-                "checkpoint); 95% paired bootstrap CI, exact McNemar p."
-            ),
-            TableBlock(COMPARISON_HEADER, comparison_rows(report)),
-        ]
+        blocks += comparison_blocks(compare_runs(paths, labels, seed=seed))
         sweeps = {label: run.sweep for label, run in zip(labels, runs) if run.sweep}
         if len(sweeps) > 1:
-            files = plot_sweeps(sweeps, files_dir / "comparison")
-            blocks += [Image(f.png, f"comparison: {f.png.stem}") for f in files]
+            blocks += _images(plot_sweeps(sweeps, files_dir / "comparison"), "comparison")
     return blocks
 
 
@@ -282,21 +205,33 @@ def write_report(
     fmt: str = "md",
     *,
     labels: Sequence[str] | None = None,
-    examples_per_task: int = 3,
+    examples_per_task: int = 0,
     seed: int = 1234,
 ) -> Path:
-    """Write the report to ``output`` (``.md`` or ``.html``) and return its path."""
+    """Write the report to ``output`` and return its path.
+
+    ``html``: that one file, plots inlined. ``md``: the file plus its plots in
+    ``<output stem>_files/``.
+    """
     if fmt not in ("md", "html"):
         raise ConfigError(f"unknown report format '{fmt}'", hint="use --format md or html")
-    output = Path(output)
-    files_dir = output.parent / f"{output.stem}_files"
-    blocks = build_blocks(
-        paths, files_dir, labels=labels, examples_per_task=examples_per_task, seed=seed
-    )
-    text = (
-        render_markdown(blocks, output) if fmt == "md" else render_html(blocks, "s2sbench report")
-    )
     from s2sbench.reports.io import write_atomic
 
+    output = Path(output)
+    if fmt == "html":
+        with tempfile.TemporaryDirectory(prefix="s2sbench-report-") as tmp:
+            blocks = build_blocks(
+                paths, Path(tmp), labels=labels, examples_per_task=examples_per_task, seed=seed
+            )
+            text = render_html(blocks, "s2sbench report")  # reads the images before tmp goes
+    else:
+        blocks = build_blocks(
+            paths,
+            output.parent / f"{output.stem}_files",
+            labels=labels,
+            examples_per_task=examples_per_task,
+            seed=seed,
+        )
+        text = render_markdown(blocks, output)
     write_atomic(output, text)
     return output

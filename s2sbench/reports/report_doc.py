@@ -3,8 +3,14 @@
 The report is built once as a list of blocks (headings, paragraphs, tables,
 images, preformatted text) and rendered twice, so the Markdown and HTML
 reports cannot drift apart. HTML embeds images as base64 ``data:`` URIs
-(one file to mail or attach); Markdown links them relative to the report,
-because common Markdown viewers refuse ``data:`` images.
+(SVG when the figure has one: sharp at any zoom, a third of the PNG's size)
+and references nothing outside the file (one file to mail or attach);
+Markdown links them relative to the report, because common Markdown viewers
+refuse ``data:`` images.
+
+Text may quote raw model and ASR output, so it is never trusted as markup:
+HTML escapes every string; Markdown escapes HTML characters in text and
+table cells and fences preformatted text with more backticks than it holds.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import base64
 import html
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,8 +42,9 @@ class TableBlock:
 
 @dataclass(frozen=True)
 class Image:
-    path: Path
+    path: Path  # PNG, linked from Markdown
     alt: str
+    vector: Path | None = None  # SVG of the same figure, inlined in HTML
 
 
 @dataclass(frozen=True)
@@ -47,15 +55,34 @@ class Pre:
 Block = Heading | Para | TableBlock | Image | Pre
 
 CSS = (
-    "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;"
-    "color:#222}table{border-collapse:collapse;margin:.5rem 0 1rem}td,th{border:1px solid #ccc;"
-    "padding:.2rem .5rem;text-align:left}th{background:#f3f3f3}img{max-width:100%}"
-    "pre{background:#f6f6f6;padding:.5rem;white-space:pre-wrap}"
+    "body{font-family:system-ui,sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem;"
+    "color:#222;line-height:1.4}.table{overflow-x:auto}table{border-collapse:collapse;"
+    "margin:.5rem 0 1rem}td,th{border:1px solid #ccc;padding:.2rem .5rem;text-align:left;"
+    "vertical-align:top}td{white-space:nowrap}td.long{white-space:normal;overflow-wrap:anywhere;"
+    "min-width:18rem}th{background:#f3f3f3}figure{margin:1rem 0}img{width:100%;max-width:56rem}"
+    "pre{background:#f6f6f6;padding:.5rem;white-space:pre-wrap;overflow-wrap:anywhere}"
 )
+LONG_CELL = 40  # characters: longer cells (paths, model args) wrap, shorter ones (numbers) never
+
+
+def _md_text(text: str) -> str:
+    """Text shown as text: ``<`` and entity-like ``&`` escaped, so a quoted tag is never markup.
+
+    (``>`` is left alone, so ``t2t->s2t`` stays readable in the source, and
+    escaped only at the start of a line, where it would open a quote.)
+    """
+    text = re.sub(r"&(?=#?\w+;)", "&amp;", text).replace("<", "&lt;")
+    return re.sub(r"^>", "\\>", text, flags=re.M)
 
 
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return _md_text(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _md_fence(text: str) -> str:
+    """A code fence longer than any backtick run in ``text``, so it cannot close early."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
 
 
 def render_markdown(blocks: list[Block], report_path: Path) -> str:
@@ -63,9 +90,9 @@ def render_markdown(blocks: list[Block], report_path: Path) -> str:
     out: list[str] = []
     for block in blocks:
         if isinstance(block, Heading):
-            out.append(f"{'#' * block.level} {block.text}\n")
+            out.append(f"{'#' * block.level} {_md_text(block.text)}\n")
         elif isinstance(block, Para):
-            out.append(block.text + "\n")
+            out.append(_md_text(block.text) + "\n")
         elif isinstance(block, TableBlock):
             out.append("| " + " | ".join(_md_cell(h) for h in block.header) + " |")
             out.append("|" + "|".join("---" for _ in block.header) + "|")
@@ -73,10 +100,20 @@ def render_markdown(blocks: list[Block], report_path: Path) -> str:
             out.append("")
         elif isinstance(block, Image):
             rel = os.path.relpath(block.path, report_path.parent)
-            out.append(f"![{block.alt}]({Path(rel).as_posix()})\n")
+            alt = re.sub(r"[\[\]]", "", block.alt)
+            target = Path(rel).as_posix()
+            if re.search(r"[\s()<>]", target):
+                target = f"<{target}>"
+            out.append(f"![{alt}]({target})\n")
         elif isinstance(block, Pre):
-            out.append("```text\n" + block.text.rstrip("\n") + "\n```\n")
+            fence = _md_fence(block.text)
+            out.append(f"{fence}text\n" + block.text.rstrip("\n") + f"\n{fence}\n")
     return "\n".join(out)
+
+
+def _html_cell(text: str) -> str:
+    long = " class='long'" if len(text) > LONG_CELL else ""
+    return f"<td{long}>{html.escape(text)}</td>"
 
 
 def render_html(blocks: list[Block], title: str) -> str:
@@ -93,20 +130,19 @@ def render_html(blocks: list[Block], title: str) -> str:
             out.append(f"<p>{html.escape(block.text)}</p>")
         elif isinstance(block, TableBlock):
             out.append(
-                "<table><thead><tr>"
+                "<div class='table'><table><thead><tr>"
                 + "".join(f"<th>{html.escape(h)}</th>" for h in block.header)
                 + "</tr></thead><tbody>"
             )
-            out += [
-                "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
-                for row in block.rows
-            ]
-            out.append("</tbody></table>")
+            out += ["<tr>" + "".join(_html_cell(c) for c in row) + "</tr>" for row in block.rows]
+            out.append("</tbody></table></div>")
         elif isinstance(block, Image):
-            data = base64.b64encode(block.path.read_bytes()).decode("ascii")
+            source = block.vector or block.path
+            mime = "image/svg+xml" if source.suffix == ".svg" else "image/png"
+            data = base64.b64encode(source.read_bytes()).decode("ascii")
             out.append(
                 f"<figure><img alt='{html.escape(block.alt, quote=True)}' "
-                f"src='data:image/png;base64,{data}'></figure>"
+                f"src='data:{mime};base64,{data}'></figure>"
             )
         elif isinstance(block, Pre):
             out.append(f"<pre>{html.escape(block.text)}</pre>")

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from s2sbench.errors import ConfigError
+from s2sbench.errors import ConfigError, StoreError
 from s2sbench.models.base import ContinuationScore
+from s2sbench.reports.run_files import RESULTS_NAME, load_results_file
+from s2sbench.scores.item_records import merge_parts
 from s2sbench.scores.store import STORE_NAME, ScoreRecord
 from s2sbench.sweeps.series import Sweep, is_sweep_dir, load_sweep
 
@@ -67,7 +69,7 @@ class RunData:
         if not path.is_file():
             raise ConfigError(f"{self.path} has neither samples nor {STORE_NAME} for {task}")
         mid = self.config.get("model_id")
-        found: dict[str, ScoreRecord] = {}
+        found: dict[str, list[ScoreRecord]] = {}
         for line in path.read_text(encoding="utf-8").splitlines():
             if not line.strip():
                 continue
@@ -76,13 +78,21 @@ class RunData:
                 continue
             if entry["condition"] != condition:
                 continue
-            if entry["item_id"] in found:
+            record = ScoreRecord.from_json(entry)
+            parts = found.setdefault(entry["item_id"], [])
+            if parts and (record.part is None or any(p.part is None for p in parts)):
                 raise ConfigError(
                     f"{path} holds several records of item {entry['item_id']} ({task}/{condition})",
                     hint="rerun 's2sbench run' with --log-samples so the exact records are logged",
                 )
-            found[entry["item_id"]] = ScoreRecord.from_json(entry)
-        return list(found.values())
+            parts.append(record)  # parts of an item heard after two different context files
+        try:
+            return [merge_parts(parts) for parts in found.values()]
+        except StoreError as exc:
+            raise ConfigError(
+                f"{path}: {exc.what}",
+                hint="rerun 's2sbench run' with --log-samples so the exact records are logged",
+            ) from None
 
 
 def records_from_samples(
@@ -125,13 +135,10 @@ def load_run(path: str | Path) -> RunData:
             raise ConfigError(f"sweep {path} has no finished checkpoint yet")
         entry, results = last
         return RunData(path / entry["name"], results, sweep)
-    results_path = path / "results.json"
-    if not results_path.is_file():
+    results = load_results_file(path / RESULTS_NAME)  # its shape checked: one clear error
+    if results is None:
         raise ConfigError(
             f"{path} holds neither results.json nor sweep.json",
             hint="give the --output-path of 's2sbench run' or 's2sbench sweep'",
         )
-    try:
-        return RunData(path, json.loads(results_path.read_text(encoding="utf-8")))
-    except ValueError as exc:
-        raise ConfigError(f"cannot parse {results_path} ({exc})") from None
+    return RunData(path, results)

@@ -8,6 +8,11 @@ so a score is reused only for exactly the same question to exactly the same
 model. Each line carries a CRC of its content: a torn last line (a killed
 run) is dropped and cut off on open; a damaged line elsewhere is an error,
 never silently skipped. A lock file keeps two runs from writing one store.
+
+The store is only ever a regular file that s2sbench made: it starts with a
+header line (written atomically), it is opened without following symlinks, and
+a file whose first line proves nothing (``records.check_first_line``) is
+refused untouched rather than "repaired".
 """
 
 from __future__ import annotations
@@ -16,16 +21,29 @@ import hashlib
 import json
 import os
 import time
-import zlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from s2sbench.errors import StoreError
 from s2sbench.models.base import ContinuationScore
-from s2sbench.reports.io import lock_directory, remove_stale_temps, unlock
+from s2sbench.reports.dir_lock import DirectoryLock, lock_directory
+from s2sbench.reports.io import (
+    check_output_dir,
+    open_regular,
+    read_regular,
+    remove_stale_temps,
+    write_atomic,
+)
 from s2sbench.requests.build import ContextRequest
+from s2sbench.scores.records import (
+    STORE_HEADER,
+    ScoreRecord,
+    check_first_line,
+    crc,
+    parse_line,
+    record_from_entry,
+)
 
 STORE_NAME = "scores.jsonl"
 LOCK_NAME = ".s2sbench.lock"
@@ -37,67 +55,8 @@ def model_id(fingerprint: Mapping[str, Any]) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
 
-def _crc(payload: Mapping[str, Any]) -> str:
-    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False)
-    return f"{zlib.crc32(blob.encode('utf-8')):08x}"
-
-
-@dataclass(frozen=True)
-class ScoreRecord:
-    """The stored numbers of one request: what metrics and sample logs are built from."""
-
-    task: str
-    condition: str
-    item_id: str
-    gold: int
-    scores: tuple[ContinuationScore, ...]
-    n_chars: tuple[int, ...]
-    n_bytes: tuple[int, ...]
-
-    @property
-    def losses(self) -> list[float]:
-        return [s.loss for s in self.scores]
-
-    @staticmethod
-    def from_request(request: ContextRequest, scores: list[ContinuationScore]) -> ScoreRecord:
-        return ScoreRecord(
-            task=request.task,
-            condition=request.condition.value,
-            item_id=request.item_id,
-            gold=request.gold,
-            scores=tuple(scores),
-            n_chars=tuple(len(c) for c in request.continuations),
-            n_bytes=tuple(len(c.encode("utf-8")) for c in request.continuations),
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "task": self.task,
-            "condition": self.condition,
-            "item_id": self.item_id,
-            "gold": self.gold,
-            "scores": [
-                {"logprob_sum": s.logprob_sum, "n_tokens": s.n_tokens, "extra": dict(s.extra)}
-                for s in self.scores
-            ],
-            "n_chars": list(self.n_chars),
-            "n_bytes": list(self.n_bytes),
-        }
-
-    @staticmethod
-    def from_json(data: Mapping[str, Any]) -> ScoreRecord:
-        return ScoreRecord(
-            task=data["task"],
-            condition=data["condition"],
-            item_id=data["item_id"],
-            gold=int(data["gold"]),
-            scores=tuple(
-                ContinuationScore(float(s["logprob_sum"]), int(s["n_tokens"]), s.get("extra", {}))
-                for s in data["scores"]
-            ),
-            n_chars=tuple(data["n_chars"]),
-            n_bytes=tuple(data["n_bytes"]),
-        )
+def _append_opener(path: str, flags: int) -> int:
+    return open_regular(Path(path), flags)
 
 
 class ScoreStore:
@@ -107,7 +66,7 @@ class ScoreStore:
         self.directory = Path(directory) if directory is not None else None
         self._records: dict[tuple[str, str], ScoreRecord] = {}
         self._handle: IO[str] | None = None
-        self._lock: IO[str] | None = None
+        self._lock: DirectoryLock | None = None
         self._last_sync = 0.0
         self._failed = False  # an append already raised: closing must not hide that error
         self.dropped_torn_line = False
@@ -117,10 +76,7 @@ class ScoreStore:
     # -- opening -----------------------------------------------------------------
     def _open(self) -> None:
         assert self.directory is not None
-        if self.directory.exists() and not self.directory.is_dir():
-            raise StoreError(
-                f"output path {self.directory} is a file", hint="give a directory for --output-path"
-            )
+        check_output_dir(self.directory)
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -132,9 +88,26 @@ class ScoreStore:
         path = self.directory / STORE_NAME
         try:
             remove_stale_temps(self.directory)  # half-written results of a killed run
-            if path.exists():
-                self._load(path)
-            self._handle = open(path, "a", encoding="utf-8")  # noqa: SIM115
+            raw = read_regular(path)
+            if not raw:  # none yet (or an empty one): start it with the header, atomically
+                write_atomic(path, STORE_HEADER + "\n")
+                raw = (STORE_HEADER + "\n").encode()
+            known = os.stat(path, follow_symlinks=False)
+            cut, newline = self._load(path, raw)
+            self._handle = open(path, "a", encoding="utf-8", opener=_append_opener)  # noqa: SIM115
+            held = os.fstat(self._handle.fileno())
+            if (held.st_dev, held.st_ino) != (known.st_dev, known.st_ino):
+                raise StoreError(
+                    "was replaced while s2sbench was reading it",
+                    where=str(path),
+                    hint="another program is writing the output directory; rerun alone",
+                )
+            if cut is not None:  # torn by a kill mid-write: drop it and cut it off
+                os.ftruncate(self._handle.fileno(), cut)
+                self.dropped_torn_line = True
+            elif newline:
+                self._handle.write("\n")
+                self._handle.flush()
         except StoreError:
             self.close()
             raise
@@ -145,40 +118,35 @@ class ScoreStore:
                 hint="free disk space or fix permissions, then rerun: finished scores are kept",
             ) from None
 
-    def _load(self, path: Path) -> None:
-        raw = path.read_bytes()
+    def _load(self, path: Path, raw: bytes) -> tuple[int | None, bool]:
+        """Read every record; the offset to cut a torn last line at, and whether a newline is due.
+
+        The first line must be the header, or (a store written before the
+        header existed) a record with a valid checksum: anything else is a file
+        s2sbench did not write, refused untouched.
+        """
         lines = raw.split(b"\n")
+        first = lines[0].rstrip(b"\r")
+        if first != STORE_HEADER.encode():
+            check_first_line(path, first)
         offset = 0
         for number, line in enumerate(lines, start=1):
             is_last = number == len(lines) or (number == len(lines) - 1 and not lines[-1])
-            end = offset + len(line) + 1
-            if line.strip():
-                entry = self._parse(line)
-                if entry is None:
-                    if is_last:  # torn by a kill mid-write: drop it and cut it off
-                        with open(path, "r+b") as handle:
-                            handle.truncate(offset)
-                        self.dropped_torn_line = True
-                        break
-                    raise StoreError(
-                        "damaged record (checksum mismatch)",
-                        where=f"{path}:{number}",
-                        hint="the store was edited or corrupted; move it away to start afresh",
-                    )
-                self._records[(entry["model"], entry["key"])] = ScoreRecord.from_json(entry)
-            offset = end
-        if raw and not raw.endswith(b"\n") and not self.dropped_torn_line:
-            with open(path, "ab") as handle:
-                handle.write(b"\n")
-
-    @staticmethod
-    def _parse(line: bytes) -> dict[str, Any] | None:
-        try:
-            entry = json.loads(line.decode("utf-8"))
-            crc = entry.pop("crc")
-        except (ValueError, KeyError, AttributeError, TypeError):
-            return None
-        return entry if _crc(entry) == crc else None
+            start, offset = offset, offset + len(line) + 1
+            if (number == 1 and first == STORE_HEADER.encode()) or not line.strip():
+                continue
+            entry = parse_line(line)
+            if entry is None:
+                if is_last and number > 1:
+                    return start, False
+                raise StoreError(
+                    "damaged record (checksum mismatch)",
+                    where=f"{path}:{number}",
+                    hint="the store was edited or corrupted; move it away to start afresh",
+                )
+            record = record_from_entry(entry, f"{path}:{number}")
+            self._records[(entry["model"], entry["key"])] = record
+        return None, not raw.endswith(b"\n")
 
     # -- use ---------------------------------------------------------------------
     def get(self, model: str, key: str) -> ScoreRecord | None:
@@ -190,9 +158,9 @@ class ScoreStore:
         if self._handle is None:
             return
         entry = {"model": model, "key": request.key, **record.to_json()}
-        entry["crc"] = _crc(entry)
+        entry["crc"] = crc(entry)
         try:
-            self._handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            self._handle.write(json.dumps(entry, ensure_ascii=False, allow_nan=False) + "\n")
             self._handle.flush()
             if time.monotonic() - self._last_sync > FSYNC_EVERY_S:
                 os.fsync(self._handle.fileno())
@@ -222,7 +190,7 @@ class ScoreStore:
             except OSError as exc:
                 error = error or exc
         if self._lock is not None:
-            unlock(self._lock)
+            self._lock.release()  # removes the lock file: none stays behind
             self._lock = None
         if error is not None and not self._failed:
             raise StoreError(

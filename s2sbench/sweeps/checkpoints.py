@@ -31,10 +31,14 @@ class Checkpoint:
     step: int
 
     def signature(self) -> str:
-        """A cheap content signature (names, sizes, mtimes) so an overwritten checkpoint is redone.
+        """A cheap content signature (names, sizes, inodes, mtimes, ctimes) so an overwritten
+        checkpoint is redone.
 
-        Hashing the weights would cost a full read of every checkpoint on each
-        rerun; sizes and modification times change whenever a trainer rewrites one.
+        Hashing the weights would cost a full read of every checkpoint on each rerun; the
+        stat fields change whenever a trainer rewrites one. ctime is among them because no
+        program can set it back: a tensor rewritten in place with its mtime restored
+        (``os.utime``) still changes it. The evaluation itself keys scores by the whole
+        files' sha256 (``models.checkpoint_files``), so a redone checkpoint is rescored.
         """
         entries: list[str] = []
         paths = [self.path] if self.path.is_file() else sorted(self.path.rglob("*"))
@@ -42,7 +46,8 @@ class Checkpoint:
             if path.is_file():
                 stat = path.stat()
                 rel = path.name if path == self.path else path.relative_to(self.path).as_posix()
-                entries.append(f"{rel}:{stat.st_size}:{stat.st_mtime_ns}")
+                fields = (stat.st_size, stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns)
+                entries.append(f"{rel}:" + ":".join(map(str, fields)))
         return hashlib.sha256("\n".join(entries).encode("utf-8")).hexdigest()[:16]
 
 

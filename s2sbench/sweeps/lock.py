@@ -6,8 +6,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from s2sbench.reports.io import lock_directory, unlock
-from s2sbench.sweeps.series import SUMMARY_NAME, SWEEP_INDEX
+from s2sbench.reports.dir_lock import lock_directory
+from s2sbench.reports.io import remove_stale_temps
+from s2sbench.sweeps.series import (
+    COMBINED_SUMMARY_NAME,
+    SUMMARIES_DIR,
+    SUMMARY_NAME,
+    SWEEP_INDEX,
+)
 
 SWEEP_LOCK = ".s2sbench-sweep.lock"
 
@@ -17,13 +23,14 @@ def sweep_lock(root: Path) -> Iterator[None]:
     """One sweep per output directory: two would race on ``sweep.json`` and the summary.
 
     Holding the lock, it also removes the temp files a killed sweep left
-    beside its index (``write_atomic`` writes ``.<name>.*.tmp`` then renames).
+    beside its index (only ``write_atomic``'s own names, of a writer that is gone).
+    The lock file is removed when the sweep ends.
     """
-    handle = lock_directory(root, SWEEP_LOCK, "sweep")
+    lock = lock_directory(root, SWEEP_LOCK, "sweep")
     try:
-        for name in (SWEEP_INDEX, SUMMARY_NAME):
-            for stale in root.glob(f".{name}.*.tmp"):
-                stale.unlink(missing_ok=True)
+        remove_stale_temps(root, (SWEEP_INDEX, COMBINED_SUMMARY_NAME))
+        for folder in sorted(root.glob(f"{SUMMARIES_DIR}/*/")):
+            remove_stale_temps(folder, (SUMMARY_NAME,))
         yield
     finally:
-        unlock(handle)
+        lock.release()

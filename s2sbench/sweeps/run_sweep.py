@@ -4,16 +4,17 @@ Layout of ``output_path``:
 
 * ``<ckpt_name>/``: exactly what ``evaluate`` writes for one run
   (``results.json``, ``scores.jsonl``, ``samples_<task>_<condition>.jsonl``),
-  plus ``results_summary.txt`` (that checkpoint's reference lines) and
+  plus ``summary.txt`` (that checkpoint's reference lines under headers) and
   ``sweep_checkpoint.json`` (the marker saying it is finished, and for what).
 * ``sweep.json``: the index (the request, every checkpoint with its step and
   status), rewritten atomically after each checkpoint.
-* ``results_summary.txt``: per (task, condition) a ``# task=.. condition=..``
-  header and one reference line ``step,acc%,mean_right_loss,mean_wrong_loss``
-  per finished checkpoint, in step order.
+* ``summaries/<task>_<condition>/results_summary.txt``: the reference file, one
+  line ``step,acc%,mean_right_loss,mean_wrong_loss`` per finished checkpoint in
+  step order, no header (:mod:`s2sbench.sweeps.summaries`); ``summary.txt``:
+  all of them in one file, each block under a ``# task=.. condition=..`` header.
 
 A checkpoint is skipped when its marker records the same request and the
-same checkpoint signature (file names, sizes, mtimes). A checkpoint killed
+same checkpoint signature (file names, sizes, inodes, mtimes, ctimes). A checkpoint killed
 half-way is evaluated again, and ``evaluate`` reuses every score already in
 its ``scores.jsonl``, so only the unfinished items are computed.
 """
@@ -35,13 +36,14 @@ from s2sbench.reports.io import write_atomic, write_json
 from s2sbench.sweeps.checkpoints import Checkpoint, find_checkpoints
 from s2sbench.sweeps.lock import sweep_lock
 from s2sbench.sweeps.series import (
-    SUMMARY_NAME,
+    COMBINED_SUMMARY_NAME,
     SWEEP_INDEX,
     Point,
     Sweep,
     load_sweep,
     summary_text,
 )
+from s2sbench.sweeps.summaries import write_summaries
 
 MARKER_NAME = "sweep_checkpoint.json"
 
@@ -91,7 +93,7 @@ def _checkpoint_summary(results: dict[str, Any], step: int) -> str:
 def write_sweep_files(
     root: Path, request: dict[str, Any], checkpoints: list[Checkpoint], status: dict[str, str]
 ) -> Sweep:
-    """Rewrite ``sweep.json`` and the sweep-level ``results_summary.txt`` from what is on disk."""
+    """Rewrite ``sweep.json`` and the sweep's summaries from what is on disk."""
     index = {
         "format": 1,
         "request": request,
@@ -107,8 +109,7 @@ def write_sweep_files(
     }
     write_json(root / SWEEP_INDEX, index)
     sweep = load_sweep(root)
-    cells = {cell: sweep.series(*cell) for cell in sweep.cells()}
-    write_atomic(root / SUMMARY_NAME, summary_text(cells))
+    write_summaries(root, sweep)
     return sweep
 
 
@@ -135,7 +136,8 @@ def sweep(
     """Evaluate each checkpoint (``pretrained=<path>`` merged into ``model_args``) in step order.
 
     ``runtime`` goes to ``evaluate`` unchanged (batch_size, device, long_audio,
-    trust_remote_code, allow_pickle); it does not change scores, so it is not
+    long_context, trust_remote_code, allow_pickle, allow_weight_mismatch); it does not
+    change scores (``long_context="truncate"`` aside, which is recorded), so it is not
     part of what makes a checkpoint "finished". With ``executor="ray"`` every
     unfinished checkpoint is planned first and one actor pool scores them all,
     each replica loading a checkpoint once (``s2sbench.executors.ray_sweep``).
@@ -164,6 +166,8 @@ def sweep(
         "template": template,
         "seed": seed,
     }
+    if runtime.get("long_context") == "truncate":  # the only runtime setting that moves scores
+        request["long_context"] = "truncate"
     request_id = _request_id(request)
     root = Path(output_path)
     root.mkdir(parents=True, exist_ok=True)
@@ -230,7 +234,7 @@ class _SweepRun:
     def finish_checkpoint(self, ckpt: Checkpoint, signature: str, data: dict[str, Any]) -> None:
         """Per-checkpoint summary and marker, then the sweep index: the checkpoint is done."""
         out_dir = self.root / ckpt.name
-        write_atomic(out_dir / SUMMARY_NAME, _checkpoint_summary(data, ckpt.step))
+        write_atomic(out_dir / COMBINED_SUMMARY_NAME, _checkpoint_summary(data, ckpt.step))
         marker = {
             "request_id": self.request_id,
             "signature": signature,

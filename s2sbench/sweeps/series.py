@@ -8,7 +8,6 @@ a sweep made yesterday, on another machine, or one still running.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,9 @@ from typing import Any
 from s2sbench.errors import ConfigError
 
 SWEEP_INDEX = "sweep.json"
-SUMMARY_NAME = "results_summary.txt"
+SUMMARY_NAME = "results_summary.txt"  # the reference file: one per task and condition
+SUMMARIES_DIR = "summaries"  # OUT/summaries/<task>_<condition>/results_summary.txt
+COMBINED_SUMMARY_NAME = "summary.txt"  # every task and condition in one file, with headers
 SUMMARY_COLUMNS = "step,acc%,mean_right_loss,mean_wrong_loss"
 
 
@@ -28,6 +29,24 @@ class Point:
     acc: float
     mean_right_loss: float
     mean_wrong_loss: float
+    n: int
+
+
+@dataclass(frozen=True)
+class GapPoint:
+    """One checkpoint's degradation for one (task, condition pair), as its results.json has it.
+
+    ``gap`` is the first condition's accuracy minus the second's (read minus
+    heard for ``t2t->s2t``), with its paired bootstrap CI and McNemar p.
+    """
+
+    step: int
+    acc_first: float
+    acc_second: float
+    gap: float
+    ci_low: float
+    ci_high: float
+    p_value: float
     n: int
 
 
@@ -72,6 +91,37 @@ class Sweep:
                 )
         return points
 
+    def pairs(self, task: str) -> list[str]:
+        """The condition pairs (``t2t->s2t``, ...) with a degradation entry for ``task``."""
+        seen: dict[str, None] = {}
+        for entry in self.finished():
+            by_pair = self.results[entry["name"]].get("degradation", {}).get(task, {})
+            for pair, d in by_pair.items():
+                if d.get("n_items"):
+                    seen[pair] = None
+        return list(seen)
+
+    def gap_series(self, task: str, pair: str) -> list[GapPoint]:
+        """Per finished checkpoint: the degradation of ``pair`` (e.g. ``t2t->s2t``) on ``task``."""
+        first, second = pair.split("->")
+        points = []
+        for entry in self.finished():
+            d = self.results[entry["name"]].get("degradation", {}).get(task, {}).get(pair)
+            if d and d.get("n_items"):
+                points.append(
+                    GapPoint(
+                        int(entry["step"]),
+                        float(d[f"acc_{first}"]),
+                        float(d[f"acc_{second}"]),
+                        float(d["gap"]),
+                        float(d["ci_low"]),
+                        float(d["ci_high"]),
+                        float(d["mcnemar"]["p_value"]),
+                        int(d["n_items"]),
+                    )
+                )
+        return points
+
     def last(self) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """The index entry and results of the checkpoint with the highest step."""
         done = self.finished()
@@ -104,19 +154,24 @@ def load_sweep(root: str | Path) -> Sweep:
 
 
 def summary_line(point: Point) -> str:
-    """The reference per-checkpoint line: ``step,acc%,mean_right_loss,mean_wrong_loss``."""
+    """The reference per-checkpoint line, ``f"{step},{acc:.2%},{right:.4f},{wrong:.4f}"``.
 
-    def num(value: float, digits: int) -> str:
-        return "nan" if math.isnan(value) else f"{value:.{digits}f}"
+    Exactly the reference eval code's format string (so ``54.17%``, four
+    decimals of nats), applied to the same numbers: ``acc`` and the mean
+    losses of ``results.json`` are computed with the reference's formulas
+    (:func:`s2sbench.metrics.accuracy.reference_mean_losses`).
+    """
+    return f"{point.step},{point.acc:.2%},{point.mean_right_loss:.4f},{point.mean_wrong_loss:.4f}"
 
-    return (
-        f"{point.step},{num(100 * point.acc, 2)},{num(point.mean_right_loss, 4)},"
-        f"{num(point.mean_wrong_loss, 4)}"
-    )
+
+def reference_summary_text(points: list[Point]) -> str:
+    """A reference ``results_summary.txt``: one line per checkpoint in step order, no header."""
+    return "".join(summary_line(p) + "\n" for p in sorted(points, key=lambda p: p.step))
 
 
 def summary_text(cells: dict[tuple[str, str], list[Point]]) -> str:
-    """One block per (task, condition): a ``# task=... condition=...`` header, then the lines."""
+    """The combined, human-readable summary: per (task, condition) a ``# task=... condition=...``
+    header and the column line, then the reference lines."""
     blocks = []
     for (task, cond), points in cells.items():
         lines = [f"# task={task} condition={cond}", f"# {SUMMARY_COLUMNS}"]
@@ -125,8 +180,14 @@ def summary_text(cells: dict[tuple[str, str], list[Point]]) -> str:
     return "\n\n".join(blocks) + "\n" if blocks else ""
 
 
+def parse_reference_line(line: str) -> tuple[int, float, float, float]:
+    """One reference line, read as the reference plot reader reads it (``rstrip('%')``)."""
+    step, acc, right, wrong = line.strip().split(",")
+    return int(step), float(acc.rstrip("%")), float(right), float(wrong)
+
+
 def parse_summary(text: str) -> dict[tuple[str, str], list[tuple[int, float, float, float]]]:
-    """Read a ``results_summary.txt`` back (for tests and for scripts that plot it)."""
+    """Read the combined summary back: ``{(task, condition): [(step, acc %, right, wrong)]}``."""
     out: dict[tuple[str, str], list[tuple[int, float, float, float]]] = {}
     current: tuple[str, str] | None = None
     for line in text.splitlines():
@@ -135,6 +196,5 @@ def parse_summary(text: str) -> dict[tuple[str, str], list[tuple[int, float, flo
             current = (fields["task"], fields["condition"])
             out[current] = []
         elif line and not line.startswith("#") and current is not None:
-            step, acc, right, wrong = line.split(",")
-            out[current].append((int(step), float(acc), float(right), float(wrong)))
+            out[current].append(parse_reference_line(line))
     return out

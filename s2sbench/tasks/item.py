@@ -31,6 +31,12 @@ class Item:
     ``context_audio`` is the spoken context (``<audio_dir>/<uttid>.wav`` in the
     reference layout); ``continuation_audio`` holds spoken continuations for
     the speech-continuation conditions, when a dataset has them.
+
+    ``context_audios``, when set, is the context audio each continuation is
+    scored after, one path per continuation. The reference scores every row
+    after its own ``<uttid>.wav``: a story pair's wrong ending (row 2k+1)
+    after ``(2k+1).wav``, which may differ from the right ending's ``2k.wav``.
+    ``None`` means every continuation hears ``context_audio``.
     """
 
     id: str
@@ -41,12 +47,23 @@ class Item:
     context_audio: Path | None = None
     continuation_audio: tuple[Path, ...] | None = None
     meta: Mapping[str, Any] = field(default_factory=lambda: _frozen(None))
+    context_audios: tuple[Path, ...] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "continuations", tuple(self.continuations))
         object.__setattr__(self, "meta", _frozen(self.meta))
         if not 0 <= self.gold < len(self.continuations):
             raise ValueError(f"item {self.id}: gold index {self.gold} out of range")
+        if self.context_audios is not None:
+            object.__setattr__(self, "context_audios", tuple(self.context_audios))
+            if len(self.context_audios) != len(self.continuations):
+                raise ValueError(f"item {self.id}: one context audio per continuation expected")
+
+    def context_audio_for(self, index: int) -> Path | None:
+        """The spoken context continuation ``index`` is scored after."""
+        if self.context_audios is not None:
+            return self.context_audios[index]
+        return self.context_audio
 
     @property
     def subject(self) -> str | None:

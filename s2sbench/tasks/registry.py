@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from s2sbench.data.layout import attach_continuation_audio
 from s2sbench.data.reference import read_items
 from s2sbench.errors import ConfigError, DataError
 from s2sbench.tasks.item import LANGUAGES, Task
+from s2sbench.tasks.task_file import check_task_name, load_yaml_mapping
 
 SAMPLES_DIR = Path(__file__).parent / "samples"
 
@@ -108,28 +106,12 @@ def paper_task(name: str, data_dir: Path | None) -> TaskSpec:
 def load_task_yaml(path: Path) -> TaskSpec:
     """Read a custom task: ``name, kind (story|choice), language, jsonl, audio_dir, version``.
 
-    Relative paths are taken from the YAML file's folder. Loaded with
-    ``yaml.safe_load``: a task file can never run code.
+    Relative paths are taken from the YAML file's folder. Loaded by the
+    bounded safe loader of :mod:`s2sbench.tasks.task_file`: a task file can
+    never run code, expand an alias bomb, or hide a duplicate key.
     """
     path = Path(path)
-    try:
-        spec: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError.at(
-            path, None, f"cannot read task file ({exc})", "save it as UTF-8 text"
-        ) from None
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        raise DataError.at(
-            path,
-            None if line is None else line + 1,
-            f"invalid YAML ({getattr(exc, 'problem', None) or type(exc).__name__})",
-            "task files are plain YAML mappings (no tags); see docs/tasks.md",
-        ) from None
-    if not isinstance(spec, dict):
-        raise DataError.at(
-            path, None, "a task file must be a YAML mapping", "write key: value lines"
-        )
+    spec = load_yaml_mapping(path)
     for key in ("kind", "language", "jsonl"):
         if key not in spec:
             raise DataError.at(path, None, f"missing key '{key}'", "see docs/tasks.md")
@@ -146,8 +128,9 @@ def load_task_yaml(path: Path) -> TaskSpec:
         )
     base = path.parent
     audio = spec.get("audio_dir")
+    name = check_task_name(str(spec.get("name") or path.stem), str(path))
     return TaskSpec(
-        name=str(spec.get("name") or path.stem),
+        name=name,
         kind=spec["kind"],
         lang=spec["language"],
         jsonl=(base / str(spec["jsonl"])),
@@ -164,7 +147,7 @@ def resolve_task(name: str, data_dir: Path | None = None) -> TaskSpec:
     if name in PAPER_TASKS:
         return paper_task(name, data_dir)
     if name.endswith((".yaml", ".yml")):
-        if not Path(name).is_file():
+        if not Path(name).exists():  # anything else that is not a regular file: the loader says
             raise ConfigError(f"task file '{name}' not found", hint="check the --tasks path")
         return load_task_yaml(Path(name))
     known = ", ".join([*BUILTIN_TASKS, *PAPER_TASKS])

@@ -1,8 +1,9 @@
 """Spoken contexts for the built-in sample tasks, rendered once and cached.
 
-The built-in tasks ship as text only; S2T needs ``<uttid>.wav`` per context
-(the item's id: the even uttid of a story pair, the row's uttid for choice
-tasks). We speak each context with a TTS backend (espeak-ng by default),
+The built-in tasks ship as text only; S2T needs ``<uttid>.wav`` per row, as
+in the reference layout (both rows of a story pair: the wrong ending is heard
+after its own ``(2k+1).wav``; here both hold the same rendering). We speak
+each context with a TTS backend (espeak-ng by default),
 resample to 16 kHz mono PCM16 and normalise the loudness with the dataset
 builder's own renderer (``s2sbench.data.render``: -20 dBFS RMS, peaks under
 -1 dBFS), so every model hears the same, reproducible files.
@@ -53,7 +54,8 @@ def audio_dir_for(spec: TaskSpec, tts_info: dict[str, Any], root: Path | None = 
 
 @dataclass(frozen=True)
 class RenderReport:
-    """Where the audio went and how much work this call did."""
+    """Where the audio went and how much work this call did (contexts synthesised, items
+    whose files were all there already)."""
 
     audio_dir: Path
     rendered: int
@@ -63,7 +65,7 @@ class RenderReport:
 def render_task_audio(
     spec: TaskSpec, tts: TTSBackend | None = None, root: Path | None = None
 ) -> RenderReport:
-    """Render every missing ``<item id>.wav`` of ``spec`` into its cache folder."""
+    """Render every missing ``<uttid>.wav`` (one per row) of ``spec`` into its cache folder."""
     items = spec.load().items
     if tts is None:
         tts = get_tts("espeak")
@@ -72,14 +74,24 @@ def render_task_audio(
     rendered = skipped = 0
     files = {}
     for item in items:
-        path = out / f"{item.id}.wav"
-        files[item.id] = {"text_sha256": hashlib.sha256(item.context_text.encode()).hexdigest()}
-        if path.exists():
+        # The reference layout: every row has its own <uttid>.wav (a story pair's two rows
+        # speak the same context, so both files hold the same bytes, rendered once).
+        paths = [out / f"{uttid}.wav" for uttid in item.meta.get("uttids", [item.id])]
+        text_sha256 = hashlib.sha256(item.context_text.encode()).hexdigest()
+        files.update({p.stem: {"text_sha256": text_sha256} for p in paths})
+        missing = [p for p in paths if not p.exists()]
+        if not missing:
             skipped += 1
             continue
-        samples, rate = tts.synthesize(item.context_text, item.lang)
-        atomic_write_bytes(path, render_wav(samples, rate, SAMPLE_RATE, DEFAULT_LOUDNESS_DBFS))
-        rendered += 1
+        present = next((p for p in paths if p.exists()), None)
+        if present is not None:  # a cache from before every row had its file
+            wav = present.read_bytes()
+        else:
+            samples, rate = tts.synthesize(item.context_text, item.lang)
+            wav = render_wav(samples, rate, SAMPLE_RATE, DEFAULT_LOUDNESS_DBFS)
+            rendered += 1
+        for path in missing:
+            atomic_write_bytes(path, wav)
     manifest = {
         "task": spec.name,
         "jsonl": str(spec.jsonl),

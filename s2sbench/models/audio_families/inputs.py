@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from s2sbench.errors import ModelError
-from s2sbench.models.text_encoding import move_trailing_space
+from s2sbench.models.text_encoding import fit_window, split_text, tokenizer_special_tokens
+from s2sbench.requests.build import ContextRequest
 
 if TYPE_CHECKING:
     import numpy as np
@@ -27,29 +28,35 @@ def split_continuation(
 ) -> tuple[list[int], list[int]]:
     """(context ids, continuation ids) with the context an exact token prefix of the whole.
 
-    Trailing whitespace of a text context moves to the continuation first, as
-    in :class:`HFCausalLM` (BPE tokenizers attach a space to the next word).
-    The tokenizer's own special tokens are kept, as the processor keeps them
-    for S2T, so both conditions of one model see the same kind of input.
+    The rule of :mod:`s2sbench.models.text_encoding`: trailing whitespace of a text context
+    moves to the continuation, and the context starts with the tokenizer's own leading
+    special tokens (BOS for Gemma 3n and Voxtral, none for the Qwen families), as the
+    processor's tokenizer call puts them before an S2T prefix, so both conditions of one
+    model see the same kind of input.
     """
-    context, continuation = move_trailing_space(context, continuation)
-    context_ids = tokenizer(context)["input_ids"]
-    whole_ids = tokenizer(context + continuation)["input_ids"]
-    if whole_ids[: len(context_ids)] != context_ids:
-        raise ModelError(
-            "the context's tokens change when the continuation is appended (a token spans "
-            "the join)",
-            where=where,
-            hint="check the prompt template's joiner for this language",
-        )
-    tail = whole_ids[len(context_ids) :]
-    if not tail:
-        raise ModelError(
-            f"continuation {continuation!r} has no tokens of its own after the context",
-            where=where,
-            hint="the continuation is empty or merged into the context; fix the data",
-        )
-    return context_ids, tail
+    lead, _ = tokenizer_special_tokens(tokenizer)
+    return split_text(tokenizer, lead, context, continuation, where, strict=True)
+
+
+def encode_text_request(
+    tokenizer: Any,
+    request: ContextRequest,
+    start_id: int | None,
+    max_length: int | None,
+    long_context: str,
+) -> tuple[list[int], list[list[int]], int]:
+    """(context ids, each continuation's ids, tokens cut) of a T2T request: an empty context
+    reads from BOS/EOS; one longer than the window follows ``long_context``."""
+    where = f"task {request.task}, item {request.item_id}"
+    split = [
+        split_continuation(tokenizer, request.text_context, cont, where)
+        for cont in request.continuations
+    ]
+    tails = [tail for _, tail in split]
+    context_ids = split[0][0] or ([start_id] if start_id is not None else [])
+    longest = max(len(tail) for tail in tails)
+    context_ids, cut = fit_window(context_ids, longest, max_length, long_context, where)
+    return context_ids, tails, cut
 
 
 def check_processor(processor: Any, spec: AudioLMSpec, where: str) -> None:
@@ -64,6 +71,8 @@ def check_processor(processor: Any, spec: AudioLMSpec, where: str) -> None:
         problem = f"feature extractor takes {rate} Hz, the spec says {spec.sampling_rate}"
     elif token_id is None or token_id == tokenizer.unk_token_id:
         problem = f"the tokenizer has no audio token '{spec.audio_token}'"
+    elif tokenizer_special_tokens(tokenizer)[1]:  # it would sit between context and continuation
+        problem = "the tokenizer appends special tokens (EOS) after every text (add_eos_token)"
     else:
         return
     raise ModelError(problem, where=where, hint="check the checkpoint's processor files")

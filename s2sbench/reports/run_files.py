@@ -1,0 +1,267 @@
+"""The files a run leaves in its output directory, and never losing an earlier run's.
+
+A rerun of the same configuration into the same ``--output-path`` resumes and
+rewrites ``results.json`` and the samples files with the same numbers. A run
+of another configuration (model, model args, tasks or their versions and
+sizes, conditions, template, limit, seed, long-audio policy) would replace
+results that nothing can bring back, so just before its own results are
+written, the earlier ``results.json`` and its samples files are moved to names
+carrying the earlier run's start time (``results_<UTC time>.json``,
+``samples_<task>_<condition>_<UTC time>.jsonl``), as lm-evaluation-harness
+names its files. Until that moment nothing of the earlier run is touched, so a
+run that fails half way loses nothing. Settings that cannot change a score
+(batch size, device, executor) and timings or versions are not compared.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from s2sbench.errors import ConfigError, StoreError
+from s2sbench.reports.io import (
+    check_output_dir,
+    check_replaceable,
+    output_file,
+    read_regular,
+    write_json,
+    write_jsonl,
+)
+from s2sbench.results import Cell, EvalResult, sample_rows
+from s2sbench.run_options import check_something_to_score
+
+RESULTS_NAME = "results.json"
+# What makes two runs' results comparable cell by cell; everything else in config may differ.
+IDENTITY_KEYS = (
+    "model",
+    "model_id",
+    "model_args",
+    "tasks",
+    "conditions",
+    "template",
+    "limit",
+    "seed",
+    "long_audio",
+)
+# Metrics reports format as numbers; other keys (newer metrics) may hold anything.
+NUMERIC_METRICS = {
+    "acc",
+    "n",
+    "mean_right_loss",
+    "mean_wrong_loss",
+    "acc_argmax",
+    "acc_sum",
+    "acc_per_byte",
+    "n_pairs",
+    "ties",
+    "asr_error_rate",
+}
+STARTED_KEYS = ("started_at", "start_date", "started", "start_time")  # ISO 8601, if recorded
+
+
+def samples_name(task: str, condition: str, stamp: str = "") -> str:
+    return f"samples_{task}_{condition}{'_' + stamp if stamp else ''}.jsonl"
+
+
+def _shape_error(path: Path, what: str) -> ConfigError:
+    return ConfigError(
+        f"not an s2sbench results file ({what})",
+        where=str(path),
+        hint="give the --output-path of 's2sbench run' or 's2sbench sweep', or move the file away",
+    )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _nested(value: Any, depth: int) -> bool:
+    """``value`` is an object of objects ... ``depth`` levels deep."""
+    if not isinstance(value, dict):
+        return False
+    return depth == 1 or all(_nested(v, depth - 1) for v in value.values())
+
+
+def results_shape_problem(data: Any) -> str | None:
+    """What makes ``data`` not a results.json a report can read, or None.
+
+    Extra keys are fine (newer versions add some); the ones reports read must
+    have the types ``run`` writes: metrics are numbers, null or text, and every
+    cell has ``n`` and ``acc``.
+    """
+    if not isinstance(data, dict) or not _nested(data.get("results"), 3):
+        return "'results' must map task -> condition -> metrics"
+    for task, by_condition in data["results"].items():
+        for condition, metrics in by_condition.items():
+            where = f"results.{task}.{condition}"
+            if not isinstance(metrics.get("n"), int) or not (
+                metrics.get("acc") is None or _is_number(metrics.get("acc"))
+            ):
+                return f"'{where}' lacks a count 'n' or an accuracy 'acc'"
+            for key in NUMERIC_METRICS & set(metrics):
+                if not (metrics[key] is None or _is_number(metrics[key])):
+                    return f"'{where}.{key}' is not a number"
+    config = data.get("config", {})
+    if not isinstance(config, dict):
+        return "'config' is not an object"
+    for key, depth in (("tasks", 2), ("model_args", 1), ("template", 1), ("versions", 1)):
+        if key in config and not (_nested(config[key], depth) or config[key] is None):
+            return f"'config.{key}' is not an object"
+    if "conditions" in config and not isinstance(config["conditions"], list):
+        return "'config.conditions' is not a list"
+    if "degradation" in data and not _nested(data["degradation"], 3):
+        return "'degradation' must map task -> pair -> statistics"
+    skipped = data.get("skipped", [])
+    if not isinstance(skipped, list) or not all(isinstance(s, dict) for s in skipped):
+        return "'skipped' is not a list of objects"
+    return None
+
+
+def load_results_file(path: Path) -> dict[str, Any] | None:
+    """``results.json`` as written by ``run`` (checked in shape), or None when there is none.
+
+    Read without following a link and refusing a FIFO; a file of another shape
+    is one clear error naming it, never a crash deep in a report.
+    """
+    raw = read_regular(Path(path))
+    if raw is None:
+        return None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:
+        raise ConfigError(
+            f"cannot parse {path} ({exc})",
+            hint="move it away; rerunning 's2sbench run' rewrites it from scores.jsonl",
+        ) from None
+    problem = results_shape_problem(data)
+    if problem:
+        raise _shape_error(path, problem)
+    return data
+
+
+def check_before_run(
+    output: str | Path | None, cells: list[Cell], skipped: list[dict[str, str]], log_samples: bool
+) -> None:
+    """Before any work: something to score, earlier results readable, every target regular."""
+    check_something_to_score(len(cells), skipped)
+    if output is None or output == "":
+        return
+    output = Path(output)
+    check_output_dir(output)
+    load_results_file(output / RESULTS_NAME)
+    check_replaceable(output / RESULTS_NAME)
+    for cell in cells if log_samples else []:
+        check_replaceable(output / samples_name(cell.task.name, cell.condition.value))
+
+
+def run_identity(config: dict[str, Any]) -> dict[str, Any]:
+    identity = {key: config.get(key) for key in IDENTITY_KEYS}
+    tasks = identity["tasks"]
+    if isinstance(tasks, dict):  # name -> its version, source and size
+        identity["tasks"] = {
+            name: {k: v for k, v in spec.items() if k in ("version", "source", "n_items")}
+            if isinstance(spec, dict)
+            else spec
+            for name, spec in tasks.items()
+        }
+    return json.loads(json.dumps(identity, sort_keys=True, default=str))
+
+
+def _started(results: dict[str, Any], path: Path) -> dt.datetime:
+    """When the run of ``results`` started: as recorded, else its file's time less its duration."""
+    config = results.get("config", {})
+    for key in STARTED_KEYS:
+        value = config.get(key, results.get(key))
+        if isinstance(value, str):
+            try:
+                when = dt.datetime.fromisoformat(value)
+            except ValueError:
+                continue
+            return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+    seconds = config.get("seconds")
+    ended = os.stat(path, follow_symlinks=False).st_mtime
+    took = float(seconds) if isinstance(seconds, int | float) else 0.0
+    return dt.datetime.fromtimestamp(ended - took, dt.timezone.utc)
+
+
+def _free_stamp(output: Path, base: str, cells: list[tuple[str, str]]) -> str:
+    """``base``, or ``base-2``, ``-3``...: the first stamp under which no file is overwritten.
+
+    A target may exist only when its source is gone: that is a samples file a
+    killed move already put there, and the rest must join it under one stamp.
+    """
+    number = 1
+    while True:
+        stamp = base if number == 1 else f"{base}-{number}"
+        pairs = [(RESULTS_NAME, f"results_{stamp}.json")] + [
+            (samples_name(t, c), samples_name(t, c, stamp)) for t, c in cells
+        ]
+        if not any(
+            os.path.lexists(output / source) and os.path.lexists(output / target)
+            for source, target in pairs
+        ):
+            return stamp
+        number += 1
+
+
+def differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    a, b = run_identity(old), run_identity(new)
+    return [key for key in IDENTITY_KEYS if a.get(key) != b.get(key)]
+
+
+def keep_earlier_results(output: Path, new_config: dict[str, Any]) -> str | None:
+    """Move an earlier run's results aside when this run's configuration differs.
+
+    Call it holding the output directory's lock, right before writing the new
+    results. Samples go first and ``results.json`` last, so a kill in between
+    leaves ``results.json`` in place to be moved under the same name by the
+    rerun. Returns the one line to tell the user, or None when nothing moved.
+    """
+    path = output / RESULTS_NAME
+    earlier = load_results_file(path)
+    if earlier is None:
+        return None
+    old_config = earlier.get("config", {})
+    changed = differences(old_config, new_config)
+    if not changed:
+        return None  # the same configuration: its results are rewritten
+    cells = [(t, c) for t, by_cond in earlier["results"].items() for c in by_cond]
+    base = _started(earlier, path).strftime("%Y-%m-%dT%H-%M-%SZ")
+    stamp = _free_stamp(output, base, cells)
+    moved = 0
+    try:
+        for task, condition in cells:
+            source = output / samples_name(task, condition)
+            if source.is_file() and not source.is_symlink():
+                os.rename(source, output / samples_name(task, condition, stamp))
+                moved += 1
+        os.rename(path, output / f"results_{stamp}.json")
+    except OSError as exc:
+        raise StoreError(
+            f"cannot move the earlier results aside ({exc.strerror})",
+            where=str(exc.filename or path),
+            hint="fix permissions or choose another --output-path; nothing was overwritten",
+        ) from None
+    samples = f" and {moved} samples file{'s' * (moved != 1)} (*_{stamp}.jsonl)" if moved else ""
+    return (
+        f"earlier results in {output} came from another configuration "
+        f"({', '.join(changed)} differ): kept as results_{stamp}.json{samples}"
+    )
+
+
+def write_results(output: Path, result: EvalResult, log_samples: bool) -> None:
+    """``results.json`` and the samples files, atomically, after keeping an earlier run's."""
+    cells = result.cells if log_samples else []
+    # Every path is checked to stay inside the output folder before anything moves or is written.
+    paths = [output_file(output, samples_name(c.task.name, c.condition.value)) for c in cells]
+    results_path = output_file(output, RESULTS_NAME)
+    moved = keep_earlier_results(output, result.config)
+    if moved:
+        print(f"s2sbench: {moved}", file=sys.stderr)
+    write_json(results_path, result.to_json())
+    for path, cell in zip(paths, cells):
+        write_jsonl(path, sample_rows(cell))
