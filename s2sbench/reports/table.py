@@ -51,9 +51,12 @@ def print_summary(data: dict[str, Any], console: Console | None = None) -> None:
     console.print(results_table(data["results"]))
     degradation = data.get("degradation") or {}
     if degradation:
-        from s2sbench.reports.degradation_table import degradation_table
+        from s2sbench.reports.degradation_table import context_share_table, degradation_table
 
         console.print(degradation_table(degradation))
+        share = context_share_table(degradation)
+        if share is not None:
+            console.print(share)
     grouped: dict[tuple[str, str], list[str]] = {}
     for skip in data.get("skipped", []):
         grouped.setdefault((skip["task"], skip["reason"]), []).append(skip["condition"])
