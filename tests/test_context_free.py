@@ -135,8 +135,11 @@ def test_share_in_results_table_and_report_equals_the_formula(tmp_path: Path) ->
     console = Console(width=250, record=True)
     print_summary(saved, console)
     text = console.export_text()
-    assert "context-driven share of the degradation" in text
-    assert " 50 " in text and "acc no context %" in text
+    share_table = text[text.index("context-driven share of the degradation") :]
+    row = next(line for line in share_table.splitlines() if "sample_story_en" in line)
+    cells = [cell.strip() for cell in row.strip("│ ").split("│")]
+    assert cells[:6] == ["sample_story_en", "20", "90.0", "70.0", "50.0", "+40.0"]
+    assert cells[7] == "50" and cells[8].startswith("[")
 
     from s2sbench.reports.report import write_report
 
@@ -169,6 +172,30 @@ def test_share_is_undefined_when_the_context_does_not_help() -> None:
     ok = context_share(records("t2t", t2t), records("s2t", s2t), records("none", helps), "story")
     assert ok["share"] == pytest.approx(hand_share(t2t, s2t, helps))  # (80-60)/(80-40)
     assert ok["share"] == pytest.approx(0.5)
+
+
+def test_undefined_share_is_null_in_results_and_named_in_table_and_report(tmp_path: Path) -> None:
+    ids = story_ids(12)
+    model = OracleModel({"t2t": set(ids[:9]), "s2t": set(ids[:6]), "none": set(ids[:9])})
+    out = tmp_path / "run"
+    evaluate(model, tasks="sample_story_en", conditions="t2t,s2t,none", limit=12,
+             output_path=out, progress=False)  # fmt: skip
+    saved = json.loads((out / "results.json").read_text())
+    share = saved["degradation"]["sample_story_en"]["t2t->s2t"]["context_share"]
+    assert share["share"] is None and share["ci_low"] is None and share["context_gain"] == 0
+    assert "reaches 0" in share["undefined_reason"]
+    from rich.console import Console
+
+    from s2sbench.reports.report import write_report
+    from s2sbench.reports.table import print_summary
+
+    console = Console(width=250, record=True)
+    print_summary(saved, console)
+    assert "sample_story_en: share undefined: the context does not clearly help" in (
+        console.export_text()
+    )
+    markdown = Path(write_report([out], tmp_path / "r.md", fmt="md")).read_text()
+    assert "| undefined | - |" in markdown and "share undefined" in markdown
 
 
 def test_a_significant_gain_under_one_point_is_still_undefined() -> None:

@@ -41,22 +41,29 @@ def degradation_table(degradation: dict[str, dict[str, dict[str, Any]]]) -> Tabl
 
 
 def share_text(share: dict[str, Any]) -> tuple[str, str]:
-    """(the share in %, its CI or why it is undefined), as the tables print them."""
+    """(the share in %, its CI), as the tables print them; ``undefined`` and ``-`` without."""
     if share.get("share") is None:
-        return "undefined", str(share.get("undefined_reason") or "")
+        return "undefined", "-"
     return (
         f"{100 * share['share']:.0f}",
         f"[{100 * share['ci_low']:.0f}, {100 * share['ci_high']:.0f}]",
     )
 
 
-def context_share_rows(degradation: dict[str, dict[str, dict[str, Any]]]) -> list[list[str]]:
-    """One row per task whose T2T -> S2T entry holds a context share (``none`` scored)."""
-    rows = []
+def _shares(degradation: dict[str, dict[str, dict[str, Any]]]) -> list[tuple[str, dict]]:
+    """(task, context share) for every task whose T2T -> S2T entry has one (``none`` scored)."""
+    out = []
     for task, pairs in degradation.items():
         share = (pairs.get("t2t->s2t") or {}).get("context_share")
-        if not share or not share.get("n_items"):
-            continue
+        if share and share.get("n_items"):
+            out.append((task, share))
+    return out
+
+
+def context_share_rows(degradation: dict[str, dict[str, dict[str, Any]]]) -> list[list[str]]:
+    """One row per task with a context share, in :data:`CONTEXT_SHARE_HEADER`'s order."""
+    rows = []
+    for task, share in _shares(degradation):
         value, ci = share_text(share)
         rows.append(
             [
@@ -75,15 +82,24 @@ def context_share_rows(degradation: dict[str, dict[str, dict[str, Any]]]) -> lis
     return rows
 
 
+def undefined_share_notes(degradation: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
+    """``<task>: share undefined: <reason>`` for each task whose share is undefined."""
+    return [
+        f"{task}: share undefined: {share.get('undefined_reason')}"
+        for task, share in _shares(degradation)
+        if share.get("share") is None
+    ]
+
+
 CONTEXT_SHARE_HEADER = (
     "task",
     "n",
     "acc read %",
     "acc heard %",
-    "acc no context %",
-    "context gain (read - none) pts",
+    "acc none %",
+    "gain (read-none) pts",
     "95% CI of gain",
-    "share % (read - heard)/(read - none)",
+    "share %",
     "95% CI of share",
 )
 
@@ -94,11 +110,11 @@ def context_share_table(degradation: dict[str, dict[str, dict[str, Any]]]) -> Ta
     if not rows:
         return None
     table = Table(
-        title="context-driven share of the degradation (read - heard) / (read - none)",
+        title="context-driven share of the degradation: share = (read - heard) / (read - none)",
         title_justify="left",
     )
     for col in CONTEXT_SHARE_HEADER:
-        table.add_column(col, justify="left" if col == "task" else "right")
+        table.add_column(col, justify="left" if col == "task" else "right", no_wrap=col == "task")
     for row in rows:
         table.add_row(*row)
     return table
