@@ -98,7 +98,8 @@ class Progress:
     """One long step: ``update(n)`` as work gets done, ``close()`` (or ``with``) at the end.
 
     ``total=None`` counts without a known end; :func:`stage` is a step with no counts at all
-    (one blocking call). ``interval`` is the seconds between log lines. ``quiet_libraries``
+    (one blocking call). ``interval`` is the seconds between log lines (default
+    :data:`INTERVAL_S`). ``quiet_libraries``
     silences transformers' own bars while the step runs, unless they draw on a terminal.
     """
 
@@ -110,16 +111,18 @@ class Progress:
         *,
         enabled: bool | None = None,
         stream: TextIO | None = None,
-        interval: float = INTERVAL_S,
+        interval: float | None = None,
         counted: bool = True,
         quiet_libraries: bool = False,
     ):
         self.desc, self.total, self.unit, self.counted = desc, total, unit, counted
         self.n = 0
         self.stream = stream if stream is not None else sys.stderr
-        self.interval = interval
+        self.interval = INTERVAL_S if interval is None else interval
         self.started = time.monotonic()
         shown = progress_shown() if enabled is None else enabled
+        if counted and total == 0:
+            shown = False  # nothing to do (all cached): nothing to say
         self.mode = "off" if not shown else ("bar" if _interactive(self.stream) else "lines")
         self._bar: Any = None
         self._stop = threading.Event()
@@ -136,7 +139,7 @@ class Progress:
                 desc=desc,
                 unit=unit,
                 file=self.stream,
-                leave=counted,
+                leave=None if counted else False,  # nested bars vanish, the outermost stays
                 bar_format=None if counted else "{desc} [{elapsed}]",
             )
             if not counted:  # nothing will update it: keep its clock moving

@@ -79,10 +79,13 @@ def add_sweep_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from s2sbench.cli.main import _quiet_progress
     from s2sbench.sweeps.run_sweep import sweep
 
     if not args.output_path:
         raise S2SBenchError("sweep needs --output-path")
+    if args.no_progress:
+        _quiet_progress()
     executor, executor_args = executor_kwargs(args)
     outcome = sweep(
         args.checkpoints,
