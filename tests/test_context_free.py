@@ -336,3 +336,26 @@ def test_sphinx_cascade_transcribes_nothing_for_none(monkeypatch) -> None:
     for index, request in enumerate(requests):
         want = [cascade.scorer.score_text("", c) for c in request.continuations]
         assert [s.logprob_sum for s in got[index]] == [s.logprob_sum for s in want]
+
+
+def test_hf_audio_reads_none_on_its_text_side_from_bos(tmp_path: Path) -> None:
+    import torch
+    from tiny_audio_models import make_qwen2_audio
+
+    from s2sbench.models.hf_audio import HFAudioLM
+    from s2sbench.models.text_encoding import tokenizer_special_tokens
+
+    model = HFAudioLM(pretrained=str(make_qwen2_audio(tmp_path / "qwen")), dtype="float32")
+    assert model.unsupported_reason(Condition.NONE, "en") is None
+    requests = build_requests(tiny_task(), Condition.NONE, get_template("reference"))
+    got = dict(model.score(requests))
+    tokenizer = model.processor.tokenizer
+    start = list(tokenizer_special_tokens(tokenizer)[0]) or [model.start_id]  # BOS, else EOS
+    for index, request in enumerate(requests):
+        for cont, score in zip(request.continuations, got[index]):
+            ids = tokenizer(cont, add_special_tokens=False)["input_ids"]
+            with torch.inference_mode():
+                logits = model.model(input_ids=torch.tensor([[*start, *ids]])).logits[0]
+            logprobs = torch.log_softmax(logits[len(start) - 1 : -1].float(), dim=-1)
+            want = float(sum(logprobs[t, tok] for t, tok in enumerate(ids)))
+            assert score.n_tokens == len(ids) and abs(score.logprob_sum - want) <= TOL
