@@ -28,6 +28,7 @@ from s2sbench.models.base import ContinuationScore
 from s2sbench.models.checkpoint_files import resolve_local_dir, weights_fingerprint
 from s2sbench.models.hf_causal import HFCausalLM
 from s2sbench.models.hf_loading import load_preprocessor, load_pretrained
+from s2sbench.progress import Progress
 from s2sbench.requests.build import ContextRequest
 from s2sbench.requests.conditions import Condition
 
@@ -105,6 +106,7 @@ class HFCascade:
         self._asr_local = resolve_local_dir(asr, asr_revision)
         self._transcripts: dict[tuple[str, str, str, str], str] = {}
         self._hashes: dict[Path, str] = {}
+        self._asr_progress: Progress | None = None
 
     def fingerprint(self) -> dict[str, Any]:
         return {
@@ -151,7 +153,24 @@ class HFCascade:
         key = (str(path), self._hashes[path], lang, joiner)
         if key not in self._transcripts:
             self._transcripts[key] = self._run_asr(path, lang, joiner)
+            if self._asr_progress is not None:
+                self._asr_progress.update(1)
+                if self._asr_progress.n >= (self._asr_progress.total or 0):
+                    self._asr_progress.close()  # all heard: the scoring bar speaks again
         return self._transcripts[key]
+
+    def _untranscribed(self, requests: Sequence[ContextRequest]) -> int:
+        """How many distinct spoken contexts of ``requests`` still need the ASR (``none`` and
+        T2T requests have none): the transcription progress counts these."""
+        keys = set()
+        for request in requests:
+            if request.context_text is None and request.context_audio is not None:
+                path = Path(request.context_audio)
+                if path not in self._hashes:
+                    self._hashes[path] = _file_hash(path)
+                key = (str(path), self._hashes[path], request.lang, request.joiner)
+                keys.add(key)
+        return len(keys - self._transcripts.keys())
 
     def _run_asr(self, path: Path, lang: str, joiner: str) -> str:
         import torch
@@ -194,6 +213,16 @@ class HFCascade:
         return text, transcript
 
     def score(
+        self, requests: Sequence[ContextRequest]
+    ) -> Iterator[tuple[int, list[ContinuationScore]]]:
+        self._asr_progress = Progress("transcribing (ASR)", self._untranscribed(requests), "file")
+        try:
+            yield from self._score(requests)
+        finally:
+            self._asr_progress.close()
+            self._asr_progress = None
+
+    def _score(
         self, requests: Sequence[ContextRequest]
     ) -> Iterator[tuple[int, list[ContinuationScore]]]:
         for start in range(0, len(requests), WINDOW):
