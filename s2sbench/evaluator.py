@@ -15,14 +15,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from tqdm.auto import tqdm
-
 from s2sbench.errors import ModelError
 from s2sbench.metrics.accuracy import task_metrics
 from s2sbench.metrics.wer import transcript_error
 from s2sbench.models.base import ContinuationScore, ScoringModel
 from s2sbench.models.registry import get_model, parse_model_args
 from s2sbench.models.text_encoding import check_long_context
+from s2sbench.progress import Progress, show_progress
 from s2sbench.provenance import git_hash, versions, wall_clock
 from s2sbench.reports import run_files
 from s2sbench.reports.io import json_safe
@@ -111,13 +110,10 @@ def store_as_scored(
 ) -> None:
     """Store each result as it arrives, under one progress bar: a kill loses at most the batch
     in flight. ``evaluate`` and the Ray sweep (several evaluations, one pool) both use it."""
-    bar = tqdm(total=total, desc="scoring", unit="ctx", disable=not progress or None)
-    try:
+    with Progress("scoring", total, "ctx", enabled=progress) as bar:
         for result in results:
             put(result)
             bar.update(1)
-    finally:
-        bar.close()
 
 
 @dataclass
@@ -345,9 +341,12 @@ def evaluate(
     ``log_samples``, ``samples_<task>_<condition>.jsonl``) are written
     atomically at the end.
     """
-    with prepare_evaluation(
-        model, model_args, tasks, conditions, executor=executor, **options
-    ) as plan:
+    with (
+        show_progress(progress),  # rendering, transcription, model loading: shown or not
+        prepare_evaluation(
+            model, model_args, tasks, conditions, executor=executor, **options
+        ) as plan,
+    ):
         if plan.pending:
             store_as_scored(
                 plan.stream(executor, executor_args),

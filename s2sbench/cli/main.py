@@ -90,7 +90,11 @@ def add_run_parser(sub: argparse._SubParsersAction) -> None:
         help="comma-separated task names or task .yaml paths; 'sample' = built-in suite; "
         "'list' lists the tasks",
     )
-    p.add_argument("--conditions", default="t2t,s2t", help="comma-separated: t2t,s2t,t2s,s2s")
+    p.add_argument(
+        "--conditions",
+        default="t2t,s2t",
+        help="comma-separated: t2t,s2t,t2s,s2s, none (no context: the continuation alone)",
+    )
     p.add_argument(
         "--data-dir", "--data_dir", default=None, help="root of the S2SBench data (S2S/...)"
     )

@@ -48,7 +48,11 @@ def add_sweep_parser(sub: argparse._SubParsersAction) -> None:
         help="model arg that receives each checkpoint's path",
     )
     p.add_argument("--tasks", default="sample", help="comma-separated task names; 'sample'")
-    p.add_argument("--conditions", default="t2t,s2t", help="comma-separated: t2t,s2t,t2s,s2s")
+    p.add_argument(
+        "--conditions",
+        default="t2t,s2t",
+        help="comma-separated: t2t,s2t,t2s,s2s, none (no context: the continuation alone)",
+    )
     p.add_argument("--data-dir", "--data_dir", default=None, help="root of the S2SBench data")
     p.add_argument("--output-path", "--output_path", required=True, help="sweep directory")
     p.add_argument("--batch-size", "--batch_size", type=_batch_size, default=None)
@@ -75,10 +79,13 @@ def add_sweep_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from s2sbench.cli.main import _quiet_progress
     from s2sbench.sweeps.run_sweep import sweep
 
     if not args.output_path:
         raise S2SBenchError("sweep needs --output-path")
+    if args.no_progress:
+        _quiet_progress()
     executor, executor_args = executor_kwargs(args)
     outcome = sweep(
         args.checkpoints,

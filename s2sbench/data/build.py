@@ -75,8 +75,12 @@ def _init_worker(
     sample_rate: int,
     loudness: float,
 ) -> None:
+    from s2sbench.progress import show_progress
+
+    with show_progress(False):  # the parent's bar counts the texts; workers load silently
+        backend = get_tts(tts, voice, **tts_args)
     _WORKER.update(
-        backend=get_tts(tts, voice, **tts_args),
+        backend=backend,
         lang=lang,
         sample_rate=sample_rate,
         loudness=loudness,
@@ -177,7 +181,10 @@ def build_dataset(
     if fmt_used == "jsonl":
         read_items(kind, source, lang)  # story pairs etc., reported with the source's lines
     name = name or out.name
-    backend = get_tts(tts, voice, **tts_args)
+    from s2sbench.progress import show_progress
+
+    with show_progress(progress):  # an HF TTS model's loading
+        backend = get_tts(tts, voice, **tts_args)
     build = {
         "kind": kind,
         "language": lang,
@@ -242,12 +249,12 @@ def _run_jobs(
     and global state). Where spawning cannot work (a script read from stdin),
     the pool breaks and the remaining texts are spoken in this process.
     """
-    from tqdm.auto import tqdm
+    from s2sbench.progress import Progress
 
     workers = max(1, min(jobs or os.cpu_count() or 1, len(pending)))
     state = {"written": 0}
     done: set[int] = set()
-    bar = tqdm(total=len(pending), desc="synthesising", unit="text", disable=not progress)
+    bar = Progress("synthesising", len(pending), "text", enabled=progress)
 
     def store(index: int, job: _Job, wav: bytes) -> None:
         for rel in job.dests:

@@ -18,30 +18,38 @@ Supported sources:
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from pathlib import Path
 from typing import Any
 
-from s2sbench.data.files import read_regular_bytes
-from s2sbench.data.jsonl import UTF16_BOMS, read_jsonl, require_text, require_uttid
+from s2sbench.data.csv_layout import (
+    CMMLU_COLUMNS,
+    CSV_LAYOUTS,
+    STATEMENT_COLUMNS,
+    STORY_COLUMNS,
+    detect_format,
+    require_columns,
+)
+from s2sbench.data.csv_layout import read_csv as _read_csv
+from s2sbench.data.jsonl import read_jsonl, require_text, require_uttid
 from s2sbench.data.reference import CHOICE_LETTERS
 from s2sbench.errors import DataError
 
-Row = dict[str, Any]
+__all__ = [
+    "CMMLU_COLUMNS",
+    "CSV_LAYOUTS",
+    "STATEMENT_COLUMNS",
+    "STORY_COLUMNS",
+    "detect_format",
+    "import_cmmlu_csv",
+    "import_jsonl",
+    "import_source",
+    "import_statement_csv",
+    "import_storycloze_csv",
+    "question_to_statement",
+]
 
-STORY_COLUMNS = (
-    "InputSentence1",
-    "InputSentence2",
-    "InputSentence3",
-    "InputSentence4",
-    "RandomFifthSentenceQuiz1",
-    "RandomFifthSentenceQuiz2",
-    "AnswerRightEnding",
-)
-CMMLU_COLUMNS = ("Question", "A", "B", "C", "D", "Answer")
-STATEMENT_COLUMNS = ("first", "A", "B", "C", "D", "answer")
+Row = dict[str, Any]
 
 # A fill-in blank inside a question: underscores, or empty (full/half-width) parentheses.
 _BLANK = re.compile(r"_{2,}|（\s*）|\(\s*\)")
@@ -51,41 +59,6 @@ SENTENCE_END = {"zh": "。", "en": "."}
 _CONTEXT_JOINER = {"zh": "", "en": " "}
 _QUESTION_ENDS = ("？", "?", "：", ":", "。", ".", "！", "!")
 _SENTENCE_ENDS = ("。", ".", "！", "!", "？", "?")
-
-
-def _read_csv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    """Header and ``(line, row)`` pairs; accepts a UTF-8 BOM, names the line on errors."""
-    raw = read_regular_bytes(path, "source file", hint="check the source path")
-    if raw.startswith(UTF16_BOMS):
-        raise DataError.at(path, None, "file is UTF-16 encoded", "re-save the CSV as UTF-8")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataError.at(
-            path, None, f"invalid UTF-8 at byte {exc.start}", "re-save the CSV as UTF-8"
-        ) from None
-    if "\0" in text:
-        line = text[: text.index("\0")].count("\n") + 1
-        raise DataError.at(path, line, "NUL byte in the text", "re-save the CSV as UTF-8 text")
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    rows = []
-    try:
-        header = [h.strip() for h in (reader.fieldnames or [])]
-        doubled = sorted({h for h in header if header.count(h) > 1})
-        if doubled:
-            raise DataError.at(path, 1, f"duplicate column(s) {doubled}", "name each column once")
-        reader.fieldnames = header
-        for row in reader:
-            if None in row:
-                raise DataError.at(path, reader.line_num, "more values than header columns")
-            cleaned = {k: (v or "").strip() for k, v in row.items()}
-            if any(cleaned.values()):
-                rows.append((reader.line_num, cleaned))
-    except csv.Error as exc:
-        raise DataError.at(
-            path, reader.line_num + 1, f"unreadable CSV ({exc})", "check the quoting of the row"
-        ) from None
-    return header, rows
 
 
 def _need(path: Path, line: int, row: dict[str, str], column: str) -> str:
@@ -103,9 +76,7 @@ def import_storycloze_csv(path: Path, lang: str) -> list[Row]:
     """
     path = Path(path)
     header, rows = _read_csv(path)
-    missing = [c for c in STORY_COLUMNS if c not in header]
-    if missing:
-        raise DataError.at(path, 1, f"not a story cloze CSV: missing columns {missing}")
+    require_columns(path, header, "storycloze")
     if not rows:
         raise DataError.at(path, None, "no rows", "a story CSV needs at least one story")
     out: list[Row] = []
@@ -153,9 +124,7 @@ def import_cmmlu_csv(path: Path, lang: str, subject: str | None = None) -> list[
     """CMMLU questions -> choice rows; ``subject`` defaults to the file name (CMMLU's layout)."""
     path = Path(path)
     header, rows = _read_csv(path)
-    missing = [c for c in CMMLU_COLUMNS if c not in header]
-    if missing:
-        raise DataError.at(path, 1, f"not a CMMLU CSV: missing columns {missing}")
+    require_columns(path, header, "cmmlu")
     if not rows:
         raise DataError.at(path, None, "no rows", "a CMMLU CSV needs at least one question")
     subject = subject or path.stem
@@ -183,6 +152,7 @@ def import_statement_csv(path: Path, subject: str | None = None) -> list[Row]:
     """Already-rewritten statements (``first, A, B, C, D, answer``) taken as they are."""
     path = Path(path)
     header, rows = _read_csv(path)
+    require_columns(path, header, "statements")
     if not rows:
         raise DataError.at(path, None, "no rows")
     out: list[Row] = []
@@ -220,39 +190,12 @@ def import_jsonl(path: Path, kind: str, subject: str | None = None) -> list[Row]
     return sorted(out, key=lambda r: r["uttid"])
 
 
-def detect_format(path: Path) -> str:
-    """``storycloze``, ``cmmlu``, ``statements`` (CSV) or ``jsonl``, from the file's header."""
-    path = Path(path)
-    if path.suffix.lower() == ".jsonl":
-        return "jsonl"
-    if path.suffix.lower() != ".csv":
-        raise DataError.at(
-            path,
-            None,
-            f"unknown source type '{path.suffix}'",
-            "give a .csv (StoryCloze, CMMLU, statements) or a .jsonl file",
-        )
-    header, _ = _read_csv(path)
-    if all(c in header for c in STORY_COLUMNS):
-        return "storycloze"
-    if all(c in header for c in CMMLU_COLUMNS):
-        return "cmmlu"
-    if all(c in header for c in STATEMENT_COLUMNS):
-        return "statements"
-    raise DataError.at(
-        path,
-        1,
-        f"unrecognised CSV columns {header}",
-        "see docs/data.md for the StoryCloze, CMMLU and statement layouts",
-    )
-
-
 def import_source(
     path: Path, kind: str, lang: str, fmt: str = "auto", subject: str | None = None
 ) -> tuple[str, list[Row]]:
     """Read any supported source; returns ``(format, rows)`` and checks it fits ``kind``."""
     path = Path(path)
-    fmt = detect_format(path) if fmt == "auto" else fmt
+    fmt = detect_format(path, kind) if fmt == "auto" else fmt
     expected = {"storycloze": "story", "cmmlu": "choice", "statements": "choice"}
     if fmt in expected and expected[fmt] != kind:
         raise DataError.at(

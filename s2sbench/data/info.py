@@ -23,14 +23,15 @@ from s2sbench.data.manifest import sha256_file
 from s2sbench.data.reference import read_items
 
 
-def _duration(path: Path) -> float | None:
+def _probe(path: Path) -> tuple[float, int] | None:
+    """(duration in seconds, sample rate) read from the file's header, or None if unreadable."""
     if not path.is_file():  # a FIFO would block sf.info forever
         return None
     try:
         info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError, OSError):
         return None
-    return info.frames / info.samplerate if info.samplerate else None
+    return (info.frames / info.samplerate, int(info.samplerate)) if info.samplerate else None
 
 
 def dataset_info(root: Path) -> dict[str, Any]:
@@ -44,9 +45,13 @@ def dataset_info(root: Path) -> dict[str, Any]:
     wavs = [layout.audio_dir / context_wav_name(u) for i in items for u in i.meta["uttids"]]
     present = [p for p in wavs if p.is_file()]
     distinct = {sha256_file(p): p for p in present}
-    context = [d for p in distinct.values() if (d := _duration(p))]
     spoken_cont = [p for i in items for p in (i.continuation_audio or ())]
-    cont = [d for p in spoken_cont if (d := _duration(p))]
+    probes = {p: _probe(p) for p in [*present, *spoken_cont]}
+    context = [x[0] for p in distinct.values() if (x := probes[p]) and x[0]]
+    cont = [x[0] for p in spoken_cont if (x := probes[p]) and x[0]]
+    # the rate the files hold (every file, read from its header), which may differ from the
+    # TTS's own rate (espeak-ng speaks at 22,050 Hz; a build resamples to --sample-rate)
+    rates = Counter(x[1] for x in probes.values() if x)
     subjects = Counter(i.subject for i in items if i.subject)
     manifest = read_manifest(layout.root) or {}
     tts = (manifest.get("build") or {}).get("tts")
@@ -62,9 +67,41 @@ def dataset_info(root: Path) -> dict[str, Any]:
         "continuation_audio": len(cont),
         "total_duration_s": round(sum(context) + sum(cont), 3),
         "mean_context_duration_s": round(sum(context) / len(context), 3) if context else 0.0,
+        "sample_rates_hz": {str(rate): n for rate, n in sorted(rates.items())},
         "subjects": dict(sorted(subjects.items())),
         "tts": tts,
     }
+
+
+def voice_text(voice: Any, languages: list[str]) -> str:
+    """A TTS voice for people: ``en-us``, or ``cmn (zh), en-us (en)`` for a per-language table
+    (only the dataset's languages, when the table names them)."""
+    if not isinstance(voice, dict):
+        return str(voice)
+    chosen = {lang: voice[lang] for lang in languages if lang in voice} or voice
+    if len(chosen) == 1:
+        return str(next(iter(chosen.values())))
+    return ", ".join(f"{name} ({lang})" for lang, name in chosen.items())
+
+
+def rates_text(rates: dict[str, int]) -> str:
+    """``16000 Hz (all 8 audio files)`` or, mixed, ``16000 Hz (7 files), 8000 Hz (1 file)``."""
+    if len(rates) == 1:
+        ((rate, n),) = rates.items()
+        return f"{rate} Hz (all {n} audio file{'s' if n != 1 else ''})"
+    by_count = sorted(rates.items(), key=lambda kv: (-kv[1], int(kv[0])))
+    return ", ".join(f"{rate} Hz ({n} file{'s' if n != 1 else ''})" for rate, n in by_count)
+
+
+def _tts_line(tts: dict[str, Any], languages: list[str]) -> str:
+    parts = [str(tts.get("backend"))]
+    if tts.get("version"):
+        parts[0] += f" {tts['version']}"
+    if tts.get("voice") is not None:
+        parts.append(f"voice {voice_text(tts['voice'], languages)}")
+    if tts.get("sample_rate"):
+        parts.append(f"speaks at {tts['sample_rate']} Hz")
+    return "tts: " + ", ".join(parts)
 
 
 def format_info(info: dict[str, Any]) -> str:
@@ -84,11 +121,10 @@ def format_info(info: dict[str, Any]) -> str:
         f"duration: {info['total_duration_s']:.1f} s total, "
         f"{info['mean_context_duration_s']:.2f} s mean context",
     ]
+    if info.get("sample_rates_hz"):
+        lines.append(f"sample rate: {rates_text(info['sample_rates_hz'])}")
     if info["subjects"]:
         lines.append("subjects: " + ", ".join(f"{k} ({v})" for k, v in info["subjects"].items()))
     if info["tts"]:
-        tts = info["tts"]
-        lines.append(
-            f"tts: {tts.get('backend')} voice={tts.get('voice')} version={tts.get('version')}"
-        )
+        lines.append(_tts_line(info["tts"], info["languages"]))
     return "\n".join(lines)

@@ -4,7 +4,8 @@
 per JSONL row: the text fields as columns, ``audio`` = the context WAV as a
 ``{bytes, path}`` struct, the ``datasets`` Audio encoding, and
 ``continuation_audio`` = a list of such structs for ``<uttid>_c<k>.wav``) and
-a README whose front matter lets ``datasets.load_dataset(OUT)`` find it. The
+a README (:mod:`s2sbench.data.hf_readme`: its features and how to load it, audio included
+without torchcodec) whose front matter lets ``datasets.load_dataset(OUT)`` find it. The
 sampling rate is in the ``huggingface`` schema metadata (Audio feature) and
 inside the WAV bytes. The ``s2sbench`` metadata keeps the task file and the
 manifest, so ``import_parquet`` restores the folder byte for byte: same
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from s2sbench.data.files import read_regular_bytes, require_regular_file
+from s2sbench.data.hf_readme import MARKER, readme_text
 from s2sbench.data.jsonl import read_jsonl
 from s2sbench.data.layout import (
     AUDIO_DIR,
@@ -39,18 +41,6 @@ from s2sbench.data.manifest import compute_manifest, manifest_bytes
 from s2sbench.errors import ConfigError, DataError
 
 AUDIO_COLUMNS = ("audio", "continuation_audio")
-README = """---
-configs:
-- config_name: default
-  data_files:
-  - split: {split}
-    path: data/{split}-*
----
-# {name}
-
-Spoken {kind} set ({lang}) in the S2SBench layout, exported by `s2sbench data export`.
-Load it back with `s2sbench data import THIS_DIR --out DIR`.
-"""
 
 
 def _pyarrow() -> Any:
@@ -81,6 +71,18 @@ def _features(columns: list[str], rows: list[dict[str, Any]], rate: int | None) 
     features["audio"] = audio
     features["continuation_audio"] = {"feature": audio, "_type": "Sequence"}
     return features
+
+
+def _schema(pa: Any, columns: list[str], rows: list[dict[str, Any]]) -> Any:
+    """Arrow types: text columns as inferred (all-null ones as strings, as the features
+    say), the audio columns always typed, so a set without spoken continuations still has
+    ``continuation_audio: list<struct<bytes, path>>`` (empty lists), not ``list<null>``."""
+    inferred = pa.Table.from_pylist([{c: r.get(c) for c in columns} for r in rows]).schema
+    audio = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
+    fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in inferred]
+    return pa.schema(
+        [*fields, pa.field("audio", audio), pa.field(AUDIO_COLUMNS[1], pa.list_(audio))]
+    )
 
 
 def export_parquet(root: Path, out: Path, split: str = "test") -> Path:
@@ -117,8 +119,9 @@ def export_parquet(root: Path, out: Path, split: str = "test") -> Path:
         "task_yaml": task_file.read_text(encoding="utf-8") if task_file.is_file() else None,
         "manifest": manifest,
     }
-    table = pa.Table.from_pylist(rows)
-    hf = {"info": {"features": _features(columns, rows, rate)}}
+    table = pa.Table.from_pylist(rows, schema=_schema(pa, columns, rows))
+    features = _features(columns, rows, rate)
+    hf = {"info": {"features": features}}
     table = table.replace_schema_metadata(
         {
             b"huggingface": json.dumps(hf).encode(),
@@ -131,7 +134,15 @@ def export_parquet(root: Path, out: Path, split: str = "test") -> Path:
     buffer = pa.BufferOutputStream()
     pq.write_table(table, buffer)
     atomic_write_bytes(target, buffer.getvalue().to_pybytes())
-    readme = README.format(split=split, name=layout.name, kind=layout.kind, lang=layout.lang)
+    readme = readme_text(
+        name=layout.name,
+        kind=layout.kind,
+        lang=layout.lang,
+        split=split,
+        n_rows=len(rows),
+        features=features,
+        rate=rate,
+    )
     atomic_write_bytes(out / "README.md", readme.encode("utf-8"))
     return target
 
@@ -145,7 +156,7 @@ def _export_target(out: Path, split: str) -> Path:
         raise DataError.at(out, None, "--out exists and is not a folder", hint)
     readme, data = out / "README.md", out / "data"
     if readme.exists() and (
-        not readme.is_file() or "s2sbench data export" not in readme.read_text("utf-8", "replace")
+        not readme.is_file() or MARKER not in readme.read_text("utf-8", "replace")
     ):
         raise DataError.at(readme, None, "--out holds a README.md s2sbench did not write", hint)
     if data.exists() and not data.is_dir():

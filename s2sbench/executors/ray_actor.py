@@ -86,11 +86,14 @@ class ScoringReplica:
     def score(
         self, unit: int, spec: ModelSpec, requests: Sequence[ContextRequest]
     ) -> ShardResult | ShardFailure:
+        from s2sbench.progress import show_progress
+
         try:
-            if unit != self._unit:
-                self._load(unit, spec)
-            self._limit_threads()
-            scores = [(index, list(s)) for index, s in self._model.score(requests)]
+            with show_progress(False):  # the driver's bar counts; replicas load and score quietly
+                if unit != self._unit:
+                    self._load(unit, spec)
+                self._limit_threads()
+                scores = [(index, list(s)) for index, s in self._model.score(requests)]
             return ShardResult(self._model_id, scores, os.getpid())
         except Exception as exc:  # noqa: BLE001 -- sent back to the driver, which re-raises it
             return ShardFailure(

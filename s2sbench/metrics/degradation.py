@@ -7,7 +7,8 @@ The item score is the fraction of its reference pairs that are right (0/1
 for stories, k/3 for sCMMLU); McNemar runs on the reference pairs themselves
 (for sCMMLU the 3 pairs of a question are not independent, so read its p as
 approximate there; the bootstrap resamples whole questions and is exact in
-that respect).
+that respect). With ``none`` scored, the T2T -> S2T entry also carries the
+context-driven share of the degradation (:mod:`s2sbench.metrics.context_share`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from s2sbench.metrics.accuracy import item_correct, pairwise_outcomes
+from s2sbench.metrics.context_share import context_share
 from s2sbench.metrics.paired_stats import mcnemar_exact, paired_bootstrap
 from s2sbench.requests.conditions import Condition
 
@@ -78,7 +80,12 @@ def compare_records(
 
 
 def degradation_report(cells: Sequence[Cell], *, seed: int = 1234) -> dict[str, Any]:
-    """``{task: {"t2t->s2t": {...}}}`` for every condition pair present in ``cells``."""
+    """``{task: {"t2t->s2t": {...}}}`` for every condition pair present in ``cells``.
+
+    With the context-free ``none`` scored too, ``t2t->s2t`` also holds ``context_share``:
+    (T2T - S2T) / (T2T - none) with its CI, or null and the reason (see
+    :mod:`s2sbench.metrics.context_share`).
+    """
     by_key = {(c.task.name, c.condition): c for c in cells}
     report: dict[str, Any] = {}
     for cell in cells:
@@ -98,5 +105,10 @@ def degradation_report(cells: Sequence[Cell], *, seed: int = 1234) -> dict[str, 
             for sub in result.get("by_subject", {}).values():
                 sub[f"acc_{first.value}"] = sub.pop("acc_a")
                 sub[f"acc_{second.value}"] = sub.pop("acc_b")
+            none = by_key.get((cell.task.name, Condition.NONE))
+            if first is Condition.T2T and none is not None:
+                result["context_share"] = context_share(
+                    cell.records, other.records, none.records, cell.task.kind, seed=seed
+                )
             report.setdefault(cell.task.name, {})[f"{first.value}->{second.value}"] = result
     return report

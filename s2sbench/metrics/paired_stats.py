@@ -4,6 +4,9 @@
   difference of mean item scores; the CI is the percentile interval. The same
   resampling of one condition's item scores (``bootstrap_mean``) gives the CI
   of an accuracy, so a curve's band and its gap's CI come from one method.
+* Ratio of two paired differences (``paired_ratio_bootstrap``): the same
+  resampling, the ratio recomputed per resample; a resample whose denominator
+  is not positive has no ratio and is counted, not used.
 * Exact McNemar: on the discordant binary outcomes (right in A and wrong in
   B, and the reverse), a two-sided exact binomial test with p = 0.5.
 """
@@ -51,12 +54,22 @@ def bootstrap_mean(
     x = np.asarray(values, dtype=np.float64)
     if x.ndim != 1 or len(x) == 0:
         raise ValueError("bootstrap_mean needs a non-empty sequence")
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(x), size=(n_boot, len(x)))
-    boot = x[idx].mean(axis=1)
+    boot = x[resample_indices(len(x), n_boot=n_boot, seed=seed)].mean(axis=1)
+    low, high = percentile_interval(boot, level)
+    return BootstrapCI(float(x.mean()), low, high, level, n_boot, seed)
+
+
+def resample_indices(n: int, *, n_boot: int, seed: int) -> np.ndarray:
+    """``(n_boot, n)`` item indices drawn with replacement: every bootstrap here draws these,
+    so statistics computed with one seed on the same items share their resamples."""
+    return np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+
+
+def percentile_interval(boot: np.ndarray, level: float) -> tuple[float, float]:
+    """The central ``level`` percentile interval of bootstrap replicates."""
     alpha = (1 - level) / 2
     low, high = np.quantile(boot, [alpha, 1 - alpha])
-    return BootstrapCI(float(x.mean()), float(low), float(high), level, n_boot, seed)
+    return float(low), float(high)
 
 
 def paired_bootstrap(
@@ -73,6 +86,61 @@ def paired_bootstrap(
     if x.shape != y.shape or x.ndim != 1 or len(x) == 0:
         raise ValueError("paired_bootstrap needs two equally long, non-empty sequences")
     return bootstrap_mean(x - y, n_boot=n_boot, level=level, seed=seed)
+
+
+@dataclass(frozen=True)
+class RatioCI:
+    """``ratio`` = (mean(a) - mean(b)) / (mean(a) - mean(c)) with its percentile CI over the
+    resamples whose denominator is positive (``n_undefined`` resamples had none)."""
+
+    ratio: float
+    low: float
+    high: float
+    level: float
+    n_boot: int
+    n_undefined: int
+    seed: int
+
+
+def paired_ratio_bootstrap(
+    a: Sequence[float],
+    b: Sequence[float],
+    c: Sequence[float],
+    *,
+    n_boot: int = 2000,
+    level: float = 0.95,
+    seed: int = 1234,
+) -> RatioCI:
+    """CI of ``(mean(a) - mean(b)) / (mean(a) - mean(c))`` over items scored three ways.
+
+    Each resample draws whole items (the same draws as :func:`paired_bootstrap` with this
+    seed), so numerator and denominator move together. The caller decides whether the
+    ratio is meaningful at all (its denominator clearly positive); this only refuses a
+    zero denominator at the point estimate.
+    """
+    x, y, z = (np.asarray(v, dtype=np.float64) for v in (a, b, c))
+    if not (x.shape == y.shape == z.shape) or x.ndim != 1 or len(x) == 0:
+        raise ValueError("paired_ratio_bootstrap needs three equally long, non-empty sequences")
+    num, den = x - y, x - z
+    if den.mean() <= 0:
+        raise ValueError("the ratio's denominator mean(a) - mean(c) is not positive")
+    idx = resample_indices(len(x), n_boot=n_boot, seed=seed)
+    boot_num, boot_den = num[idx].mean(axis=1), den[idx].mean(axis=1)
+    defined = boot_den > 0
+    low, high = (
+        percentile_interval(boot_num[defined] / boot_den[defined], level)
+        if defined.any()
+        else (float("nan"), float("nan"))
+    )
+    return RatioCI(
+        float(num.mean() / den.mean()),
+        low,
+        high,
+        level,
+        n_boot,
+        int(n_boot - defined.sum()),
+        seed,
+    )
 
 
 def mcnemar_exact(a: Sequence[bool], b: Sequence[bool]) -> McNemar:

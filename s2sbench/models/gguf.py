@@ -29,6 +29,7 @@ from s2sbench.file_hashes import file_sha256
 from s2sbench.models.bundled import BUNDLED_PREFIX, bundled_gguf
 from s2sbench.models.checkpoint_files import resolve_local_dir
 from s2sbench.paths import cache_root
+from s2sbench.progress import stage
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +89,11 @@ def _convert(path: Path, out: Path) -> None:
 
     source = {"pretrained_model_name_or_path": str(path.parent), "gguf_file": path.name}
     try:
-        tokenizer = AutoTokenizer.from_pretrained(**source)
-        model = AutoModelForCausalLM.from_pretrained(**source, dtype=torch.float32)
+        import transformers.modeling_gguf_pytorch_utils  # noqa: F401 -- its bar, quieted below
+
+        with stage(f"converting {path.name} (GGUF, once)", quiet_libraries=True):
+            tokenizer = AutoTokenizer.from_pretrained(**source)
+            model = AutoModelForCausalLM.from_pretrained(**source, dtype=torch.float32)
     except ImportError as exc:
         raise ModelError(
             f"cannot read GGUF files here ({str(exc).splitlines()[0]})",

@@ -28,6 +28,7 @@ from s2sbench.models.asr_backend import Transcripts, as_text_requests
 from s2sbench.models.base import ContinuationScore
 from s2sbench.models.hf_causal import HFCausalLM
 from s2sbench.models.hf_whisper_asr import HFWhisperASR
+from s2sbench.progress import Progress
 from s2sbench.requests.build import ContextRequest
 from s2sbench.requests.conditions import Condition
 
@@ -110,6 +111,17 @@ class HFCascade:
         return self.transcripts.get_many([Path(path)], lang, joiner)[Path(path)]
 
     def score(
+        self, requests: Sequence[ContextRequest]
+    ) -> Iterator[tuple[int, list[ContinuationScore]]]:
+        progress = Progress("transcribing (ASR)", self.transcripts.pending(requests), "file")
+        self.transcripts.progress = progress
+        try:
+            yield from self._score(requests)
+        finally:
+            progress.close()
+            self.transcripts.progress = None
+
+    def _score(
         self, requests: Sequence[ContextRequest]
     ) -> Iterator[tuple[int, list[ContinuationScore]]]:
         for start in range(0, len(requests), WINDOW):

@@ -17,6 +17,7 @@ from typing import Any
 from s2sbench.errors import ModelError
 from s2sbench.models.checkpoint_files import check_checkpoint_dir, needs_code, resolve_local_dir
 from s2sbench.models.weight_check import check_loading_info, quiet_load_report
+from s2sbench.progress import stage
 
 DTYPES = {
     "float32": "float32",
@@ -111,7 +112,7 @@ def load_pretrained(
     from safetensors import SafetensorError
 
     try:
-        with quiet_load_report():
+        with quiet_load_report(), stage(f"loading {Path(str(path)).name}", quiet_libraries=True):
             model, info = cls.from_pretrained(str(local or path), **kwargs)
     except SafetensorError as exc:
         raise ModelError(

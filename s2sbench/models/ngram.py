@@ -101,7 +101,7 @@ class NGramScorer:
 
 
 class NGramModelAdapter:
-    """T2T with the bundled en-US 3-gram LM: English text only."""
+    """T2T (and the context-free ``none``) with the bundled en-US 3-gram LM: English text only."""
 
     name = "ngram"
 
@@ -118,7 +118,7 @@ class NGramModelAdapter:
     def unsupported_reason(self, condition: Condition, lang: str) -> str | None:
         if lang != "en":
             return "the bundled 3-gram LM is English (en-US) only"
-        if condition != Condition.T2T:
+        if condition not in (Condition.T2T, Condition.NONE):
             return "the n-gram LM reads text only; use the 'sphinx' cascade for speech input"
         return None
 

@@ -34,6 +34,7 @@ import numpy as np
 
 from s2sbench.errors import ConfigError, ModelError, S2SBenchError
 from s2sbench.models.transcript_cache import TranscriptCache, audio_sha256
+from s2sbench.progress import Progress
 
 SAMPLE_RATE = 16000
 DECODER_PRESETS: dict[str, dict[str, Any]] = {
@@ -241,16 +242,20 @@ class SphinxTranscriber:
             jobs.items(), key=lambda job: -job[1].stat().st_size
         )
         workers = min(self.workers, len(order))
-        if workers == 1:
-            if self._local_decoder is None:
-                self._local_decoder = make_decoder(self.config)
-            for sha, path in order:
-                transcript = decode(self._local_decoder, read_pcm16(path))
-                self._store(sha, path, transcript)
-                self.decoded += 1
+        with Progress("transcribing (pocketsphinx)", len(order), "file") as bar:
+            if workers == 1:
+                if self._local_decoder is None:
+                    self._local_decoder = make_decoder(self.config)
+                for sha, path in order:
+                    transcript = decode(self._local_decoder, read_pcm16(path))
+                    self._store(sha, path, transcript)
+                    self.decoded += 1
+                    bar.update(1)
+                    yield sha, transcript
+                return
+            for sha, transcript in self._decode_in_workers(order, workers):
+                bar.update(1)
                 yield sha, transcript
-            return
-        yield from self._decode_in_workers(order, workers)
 
     def _decode_in_workers(
         self, order: Sequence[tuple[str, Path]], n_workers: int

@@ -41,6 +41,7 @@ from s2sbench.data.audio import AudioLoader, check_policy, probe_audio
 from s2sbench.errors import ConfigError, ModelError
 from s2sbench.models.transcript_cache import TranscriptCache, content_sha256
 from s2sbench.models.whisper_ct2_decoding import BatchDecoder, DecodingOptions
+from s2sbench.progress import Progress, stage
 from s2sbench.requests.prompts import REFERENCE_JOINER
 
 SAMPLE_RATE = 16000
@@ -155,13 +156,14 @@ class WhisperCT2ASR:
             from s2sbench.models.sphinx_asr import available_cores
 
             try:
-                self._model = WhisperModel(
-                    str(self.model_dir),
-                    device=self.device,
-                    compute_type=self.compute_type,
-                    cpu_threads=self.cpu_threads or available_cores(),
-                    local_files_only=True,
-                )
+                with stage(f"loading {Path(self.model_dir).name} (faster-whisper)"):
+                    self._model = WhisperModel(
+                        str(self.model_dir),
+                        device=self.device,
+                        compute_type=self.compute_type,
+                        cpu_threads=self.cpu_threads or available_cores(),
+                        local_files_only=True,
+                    )
             except (RuntimeError, ValueError, OSError) as exc:
                 raise ModelError(
                     f"cannot load the CTranslate2 Whisper model ({exc})", where=str(self.model_dir)
@@ -198,12 +200,13 @@ class WhisperCT2ASR:
         lang: str,
         *,
         joiner: str | None = None,
-        progress: bool = False,
+        progress: bool | None = None,
     ) -> dict[Path, str]:
         """Transcript of every file in ``paths`` (each distinct content decoded at most once).
 
         ``joiner`` glues the 30-s windows of a chunked file (default: the
-        language's joiner, a space or nothing for Chinese).
+        language's joiner, a space or nothing for Chinese). ``progress``: show it (default:
+        as the run says, see :mod:`s2sbench.progress`).
         """
         joiner = REFERENCE_JOINER.get(lang, " ") if joiner is None else joiner
         unique = list(dict.fromkeys(Path(p) for p in paths))
@@ -240,11 +243,9 @@ class WhisperCT2ASR:
         joiner: str,
         cache: TranscriptCache,
         timing: ASRTiming,
-        progress: bool,
+        progress: bool | None,
     ) -> dict[str, str]:
         """Decode ``jobs`` (sha -> path) in batches of windows, storing each file when done."""
-        from tqdm.auto import tqdm
-
         decoder = self._decoder(lang)
         # A loader per call: it caches by path, and a file rewritten between two calls must be
         # read again (its new hash already missed the transcript cache). Within the call each
@@ -255,7 +256,7 @@ class WhisperCT2ASR:
         texts: dict[str, list[str | None]] = {}
         done: dict[str, str] = {}
         queue: list[tuple[str, int, np.ndarray]] = []
-        bar = tqdm(total=len(order), desc="transcribing", unit="file", disable=not progress or None)
+        bar = Progress("transcribing (whisper)", len(order), "file", enabled=progress)
         try:
             for index, (sha, path) in enumerate(order):
                 start = time.perf_counter()

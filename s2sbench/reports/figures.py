@@ -34,7 +34,13 @@ FONT: dict[Any, Any] = {  # rcParams while a figure is drawn
 CHANCE_ACC_PERCENT = 50.0  # every reference accuracy is over right-vs-wrong pairs
 CI_LABEL = "shaded: 95% CI (bootstrap over items)"
 # single sweep: line style and marker tell the condition
-CONDITION_STYLE = {"t2t": ("-", "o"), "s2t": ("--", "s"), "t2s": (":", "^"), "s2s": ("-.", "D")}
+CONDITION_STYLE = {
+    "t2t": ("-", "o"),
+    "s2t": ("--", "s"),
+    "t2s": (":", "^"),
+    "s2s": ("-.", "D"),
+    "none": (":", "x"),  # the context-free baseline
+}
 # overlaid runs: line style and marker tell the run (colour tells the condition), so two runs
 # with identical numbers still show both: a filled marker inside a larger hollow one
 RUN_STYLE: tuple[tuple[Any, str], ...] = (

@@ -11,6 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from s2sbench.reports.compare import COMPARISON_HEADER, comparison_rows, comparison_title
+from s2sbench.reports.degradation_table import (
+    CONTEXT_SHARE_HEADER,
+    context_share_rows,
+    undefined_share_notes,
+)
 from s2sbench.reports.report_doc import Block, Heading, Para, TableBlock
 from s2sbench.reports.run_records import RunData
 
@@ -104,6 +109,7 @@ def degradation_blocks(run: RunData) -> list[Block]:
         ]
     else:
         blocks.append(Para("No task was scored both read and heard."))
+    blocks += context_share_blocks(run.results.get("degradation", {}))
     blocks.append(Heading(3, "Per subject"))
     blocks.append(
         TableBlock(
@@ -122,6 +128,29 @@ def degradation_blocks(run: RunData) -> list[Block]:
         else Para("No task carries subjects.")
     )
     return blocks
+
+
+SHARE_EXPLAINED = (
+    "The context-free baseline (condition none) reads each continuation alone, from BOS. "
+    "Gain = read minus no-context accuracy: what the context adds at all. Share = "
+    "(read - heard) / (read - none): the fraction of that gain lost by hearing the context "
+    "(0: hearing keeps all of it; 100: hearing is worth no more than no context). Its 95% CI "
+    "is a paired bootstrap over items. It is undefined unless the gain's 95% CI lies above 0 "
+    "and the gain is at least 1 point."
+)
+
+
+def context_share_blocks(degradation: dict[str, Any]) -> list[Block]:
+    """The context-driven share of the degradation, for tasks also scored without context."""
+    rows = context_share_rows(degradation)
+    if not rows:
+        return []
+    return [
+        Heading(3, "Context-driven share of the degradation"),
+        Para(SHARE_EXPLAINED),
+        TableBlock(list(CONTEXT_SHARE_HEADER), rows),
+        *(Para(note + ".") for note in undefined_share_notes(degradation)),
+    ]
 
 
 def per_checkpoint_blocks(run: RunData) -> list[Block]:

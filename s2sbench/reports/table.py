@@ -51,9 +51,18 @@ def print_summary(data: dict[str, Any], console: Console | None = None) -> None:
     console.print(results_table(data["results"]))
     degradation = data.get("degradation") or {}
     if degradation:
-        from s2sbench.reports.degradation_table import degradation_table
+        from s2sbench.reports.degradation_table import (
+            context_share_table,
+            degradation_table,
+            undefined_share_notes,
+        )
 
         console.print(degradation_table(degradation))
+        share = context_share_table(degradation)
+        if share is not None:
+            console.print(share)
+        for note in undefined_share_notes(degradation):
+            console.print(note, highlight=False)
     grouped: dict[tuple[str, str], list[str]] = {}
     for skip in data.get("skipped", []):
         grouped.setdefault((skip["task"], skip["reason"]), []).append(skip["condition"])

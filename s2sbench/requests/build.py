@@ -26,7 +26,9 @@ class ContextRequest:
 
     A text context is ``prefix + context_text + joiner``; a spoken one is
     ``prefix + <context_audio>`` (no joiner: the reference S2T input puts the
-    continuation right after the audio). Continuations are raw text;
+    continuation right after the audio). The context-free ``none`` condition has
+    an empty text context, no prefix and no joiner: text LMs read the continuation
+    from BOS, and a cascade has nothing to transcribe. Continuations are raw text;
     ``continuation_audio`` is set for the speech-continuation conditions.
 
     ``gold`` is the index of the plausible continuation in the *item*. When
@@ -170,6 +172,13 @@ def _audio_groups(
     return [(path, digest, tuple(indices)) for digest, (path, indices) in groups.items()]
 
 
+def _context_text(item: Item, condition: Condition) -> str | None:
+    """The text context: None when it is heard, empty for the context-free ``none``."""
+    if condition.context_is_speech:
+        return None
+    return item.context_text if condition.has_context else ""
+
+
 def build_requests(
     task: Task,
     condition: Condition,
@@ -218,10 +227,10 @@ def build_requests(
                     item_id=item.id,
                     condition=condition,
                     lang=item.lang,
-                    prefix=template.prefix_for(item.lang, condition.context_is_speech),
-                    context_text=None if condition.context_is_speech else item.context_text,
+                    prefix=template.prefix_for(item.lang, condition),
+                    context_text=_context_text(item, condition),
                     context_audio=context_audio,
-                    joiner=template.joiner_for(item.lang),
+                    joiner=template.joiner_for(item.lang, condition),
                     continuations=tuple(item.continuations[i] for i in part),
                     continuation_audio=cont_audio,
                     gold=item.gold,

@@ -1,4 +1,10 @@
-"""The four input conditions: is the context, and is the continuation, text or speech."""
+"""The input conditions: is the context, and is the continuation, text or speech (or absent).
+
+``none`` is the context-free baseline: the model reads the text continuation alone, from BOS.
+It answers how much of the read accuracy (T2T) comes from the context at all, so the
+T2T -> S2T degradation can be put in proportion (see ``metrics.context_share``). The
+name says what the model is given as context: nothing.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +14,18 @@ from s2sbench.errors import ConfigError
 
 
 class Condition(str, Enum):
-    """``T2T`` reads the context, ``S2T`` hears it; ``T2S``/``S2S`` score spoken continuations."""
+    """``T2T`` reads the context, ``S2T`` hears it; ``T2S``/``S2S`` score spoken continuations;
+    ``NONE`` gives no context (the text continuation read from BOS)."""
 
     T2T = "t2t"
     S2T = "s2t"
     T2S = "t2s"
     S2S = "s2s"
+    NONE = "none"
+
+    @property
+    def has_context(self) -> bool:
+        return self is not Condition.NONE
 
     @property
     def context_is_speech(self) -> bool:
@@ -39,7 +51,7 @@ def parse_conditions(value: str | list[str] | list[Condition]) -> list[Condition
             cond = Condition(text)
         except ValueError:
             raise ConfigError(
-                f"unknown condition '{text}'", hint="use t2t, s2t, t2s or s2s"
+                f"unknown condition '{text}'", hint="use t2t, s2t, t2s, s2s or none (no context)"
             ) from None
         if cond not in out:
             out.append(cond)

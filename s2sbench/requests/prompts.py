@@ -5,6 +5,8 @@ The ``reference`` template is the S2SBench protocol to the letter:
 * T2T: ``context + joiner + continuation`` (joiner: one space for English,
   nothing for Chinese), no prefix.
 * S2T: ``prefix + <audio> + continuation`` with the language prefix below.
+* none (the context-free baseline): ``continuation`` alone, no prefix and no joiner;
+  text LMs put their BOS (else EOS) before it.
 
 Cascade adapters (ASR -> text LM) put the transcript where T2T puts the
 context text, so their S2T differs from their T2T only by what was heard.
@@ -17,6 +19,7 @@ import json
 from dataclasses import asdict, dataclass, field
 
 from s2sbench.errors import ConfigError
+from s2sbench.requests.conditions import Condition
 
 REFERENCE_PREFIX = {
     "en": "Below is a segment of alternating speech and text content: ",
@@ -34,11 +37,19 @@ class PromptTemplate:
     speech_prefix: dict[str, str] = field(default_factory=lambda: dict(REFERENCE_PREFIX))
     joiner: dict[str, str] = field(default_factory=lambda: dict(REFERENCE_JOINER))
 
-    def prefix_for(self, lang: str, context_is_speech: bool) -> str:
-        table = self.speech_prefix if context_is_speech else self.text_prefix
+    def prefix_for(self, lang: str, condition: Condition | bool) -> str:
+        """The prefix before the context; ``condition`` may be a bare "context is speech"."""
+        if isinstance(condition, Condition):
+            if not condition.has_context:
+                return ""
+            condition = condition.context_is_speech
+        table = self.speech_prefix if condition else self.text_prefix
         return table.get(lang, "")
 
-    def joiner_for(self, lang: str) -> str:
+    def joiner_for(self, lang: str, condition: Condition | None = None) -> str:
+        """Between a text context and its continuation; nothing when there is no context."""
+        if condition is not None and not condition.has_context:
+            return ""
         return self.joiner.get(lang, " ")
 
     def to_dict(self) -> dict[str, object]:

@@ -32,6 +32,7 @@ from typing import Any
 
 from s2sbench.errors import ConfigError
 from s2sbench.models.registry import parse_model_args
+from s2sbench.progress import Progress, show_progress
 from s2sbench.reports.io import write_atomic, write_json
 from s2sbench.sweeps.checkpoints import Checkpoint, find_checkpoints
 from s2sbench.sweeps.lock import sweep_lock
@@ -204,10 +205,11 @@ def sweep(
             progress,
             say,
         )
-        if executor == "local":
-            evaluated = run.locally(todo)
-        else:
-            evaluated = run.on_pool(todo, executor, executor_args)
+        with show_progress(progress):  # model loading and audio rendering too
+            if executor == "local":
+                evaluated = run.locally(todo)
+            else:
+                evaluated = run.on_pool(todo, executor, executor_args)
         final = write_sweep_files(root, request, found, status)
     return SweepOutcome(evaluated, skipped, final)
 
@@ -249,20 +251,22 @@ class _SweepRun:
         """One checkpoint after the other in this process, memory freed in between."""
         from s2sbench.evaluator import evaluate
 
-        for position, ckpt in enumerate(todo, start=1):
-            self.say(f"[{position}/{len(todo)}] {ckpt.name} (step {ckpt.step}): evaluating")
-            signature = ckpt.signature()
-            result = evaluate(
-                model=self.model,
-                model_args=self.model_args(ckpt),
-                output_path=self.root / ckpt.name,
-                progress=self.progress,
-                **self.options,
-            )
-            data = result.to_json()
-            del result
-            self.finish_checkpoint(ckpt, signature, data)
-            free_memory()
+        with Progress("checkpoints", len(todo), "ckpt", enabled=self.progress) as bar:
+            for position, ckpt in enumerate(todo, start=1):
+                self.say(f"[{position}/{len(todo)}] {ckpt.name} (step {ckpt.step}): evaluating")
+                signature = ckpt.signature()
+                result = evaluate(
+                    model=self.model,
+                    model_args=self.model_args(ckpt),
+                    output_path=self.root / ckpt.name,
+                    progress=self.progress,
+                    **self.options,
+                )
+                data = result.to_json()
+                del result
+                self.finish_checkpoint(ckpt, signature, data)
+                free_memory()
+                bar.update(1)
         return [c.name for c in todo]
 
     def on_pool(

@@ -28,6 +28,7 @@ from s2sbench.data.layout import atomic_write_bytes
 from s2sbench.data.render import DEFAULT_LOUDNESS_DBFS, PEAK_CEILING_DBFS, render_wav
 from s2sbench.data.tts.base import TTSBackend, get_tts
 from s2sbench.paths import cache_root
+from s2sbench.progress import Progress
 from s2sbench.tasks.registry import TaskSpec
 
 SAMPLE_RATE = 16000
@@ -63,35 +64,47 @@ class RenderReport:
 
 
 def render_task_audio(
-    spec: TaskSpec, tts: TTSBackend | None = None, root: Path | None = None
+    spec: TaskSpec,
+    tts: TTSBackend | None = None,
+    root: Path | None = None,
+    *,
+    progress: bool | None = None,
 ) -> RenderReport:
-    """Render every missing ``<uttid>.wav`` (one per row) of ``spec`` into its cache folder."""
+    """Render every missing ``<uttid>.wav`` (one per row) of ``spec`` into its cache folder.
+
+    ``progress``: show it (default: as the run says, see :mod:`s2sbench.progress`); only
+    contexts with a file missing count, so a fully cached task shows nothing.
+    """
     items = spec.load().items
     if tts is None:
         tts = get_tts("espeak")
     out = audio_dir_for(spec, tts.info(), root)
     out.mkdir(parents=True, exist_ok=True)
-    rendered = skipped = 0
+    rendered = 0
     files = {}
+    todo = []
     for item in items:
         # The reference layout: every row has its own <uttid>.wav (a story pair's two rows
         # speak the same context, so both files hold the same bytes, rendered once).
         paths = [out / f"{uttid}.wav" for uttid in item.meta.get("uttids", [item.id])]
         text_sha256 = hashlib.sha256(item.context_text.encode()).hexdigest()
         files.update({p.stem: {"text_sha256": text_sha256} for p in paths})
-        missing = [p for p in paths if not p.exists()]
-        if not missing:
-            skipped += 1
-            continue
-        present = next((p for p in paths if p.exists()), None)
-        if present is not None:  # a cache from before every row had its file
-            wav = present.read_bytes()
-        else:
-            samples, rate = tts.synthesize(item.context_text, item.lang)
-            wav = render_wav(samples, rate, SAMPLE_RATE, DEFAULT_LOUDNESS_DBFS)
-            rendered += 1
-        for path in missing:
-            atomic_write_bytes(path, wav)
+        if any(not p.exists() for p in paths):
+            todo.append((item, paths))
+    with Progress(f"rendering {spec.name} audio", len(todo), "ctx", enabled=progress) as bar:
+        for item, paths in todo:
+            present = next((p for p in paths if p.exists()), None)
+            if present is not None:  # a cache from before every row had its file
+                wav = present.read_bytes()
+            else:
+                samples, rate = tts.synthesize(item.context_text, item.lang)
+                wav = render_wav(samples, rate, SAMPLE_RATE, DEFAULT_LOUDNESS_DBFS)
+                rendered += 1
+            for path in paths:
+                if not path.exists():
+                    atomic_write_bytes(path, wav)
+            bar.update(1)
+    skipped = len(items) - len(todo)
     manifest = {
         "task": spec.name,
         "jsonl": str(spec.jsonl),
