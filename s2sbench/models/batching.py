@@ -109,7 +109,7 @@ class AutoBatcher(Generic[Unit, Result]):
         return sorted(range(len(units)), key=lambda i: (tuple(-x for x in rank(units[i])), i))
 
     def take(
-        self, units: Sequence[Unit], order: list[int], pos: int, cost: Callable[[Unit], int]
+        self, units: Sequence[Unit], order: list[int], pos: int, cost: Callable[[Unit], float]
     ) -> list[int]:
         """The next batch from ``order[pos:]``: as many units as fit the budget, at least one."""
         batch, spent = [order[pos]], cost(units[order[pos]])
@@ -125,7 +125,7 @@ class AutoBatcher(Generic[Unit, Result]):
         units: Sequence[Unit],
         forward: Callable[[list[Unit]], Result],
         length: Callable[[Unit], int],
-        cost: Callable[[Unit], int] = lambda _: 1,
+        cost: Callable[[Unit], float] = lambda _: 1,
         key: Callable[[Unit], tuple[int, ...]] | None = None,
     ) -> Iterator[tuple[list[int], Result]]:
         """Yield ``(unit indices, forward(units))`` per batch, retrying smaller on OOM.

@@ -180,9 +180,10 @@ class HFCausalLM:
 
     def _token_scorer(self) -> TokenScorer:
         """One scorer per loaded model: it remembers how the model's output layer is cut."""
-        if getattr(self, "_scorer", None) is None or self._scorer.model is not self.model:
-            self._scorer = TokenScorer(self.model, self.pad_id, self.padding_side)
-        return self._scorer
+        scorer: TokenScorer | None = getattr(self, "_scorer", None)
+        if scorer is None or scorer.model is not self.model:
+            scorer = self._scorer = TokenScorer(self.model, self.pad_id, self.padding_side)
+        return scorer
 
     def _route(
         self, scorer: TokenScorer, encoded: list[EncodedRequest]

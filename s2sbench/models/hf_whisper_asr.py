@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from s2sbench.data.audio import AudioLoader
+from s2sbench.data.audio import AudioLoader, check_policy
 from s2sbench.errors import ModelError
 from s2sbench.models.batching import AutoBatcher
 from s2sbench.models.checkpoint_files import resolve_local_dir, weights_fingerprint
@@ -63,7 +63,7 @@ class HFWhisperASR:
             raise ModelError("the ASR processor has no audio feature extractor", where=self.path)
         self.sampling_rate = int(extractor.sampling_rate)
         window = getattr(extractor, "chunk_length", None)
-        self.loader = AudioLoader(self.sampling_rate, window, long_audio)
+        self.loader = AudioLoader(self.sampling_rate, window, check_policy(long_audio))
         self.batcher: AutoBatcher[Piece, list[str]] = AutoBatcher(batch_size, auto_start=8)
         self._local = resolve_local_dir(path, revision)
 
@@ -100,7 +100,7 @@ class HFWhisperASR:
     ) -> dict[Path, str]:
         """Each file's transcript; a chunked file's windows joined with ``joiner`` (None:
         the language's joiner)."""
-        joiner = REFERENCE_JOINER.get(lang, " ") if joiner is None else joiner
+        glue = REFERENCE_JOINER.get(lang, " ") if joiner is None else joiner
         pieces: list[Piece] = [
             (i, samples) for i, path in enumerate(paths) for samples in self.loader.load(path)
         ]
@@ -108,12 +108,12 @@ class HFWhisperASR:
         for indices, batch_texts in self.batcher.run(
             pieces, lambda batch: self._generate(batch, lang), length=lambda p: len(p[1])
         ):
-            for index, text in zip(indices, batch_texts):
-                texts[index] = text
+            for index, heard in zip(indices, batch_texts):
+                texts[index] = heard
         by_file: list[list[str]] = [[] for _ in paths]
         for (i, _), text in zip(pieces, texts):
             by_file[i].append((text or "").strip())
-        return {Path(p): joiner.join(parts).strip() for p, parts in zip(paths, by_file)}
+        return {Path(p): glue.join(parts).strip() for p, parts in zip(paths, by_file)}
 
     def _generate(self, batch: list[Piece], lang: str) -> list[str]:
         import torch

@@ -72,7 +72,8 @@ def reuse_limit(config: Any) -> int | None:
     if "chunked_attention" in types:
         raise CannotReuseCache("chunked attention (chunks start at absolute positions)")
     windows = [k["sliding_window"] for k in kwargs if k.get("sliding_window")]
-    windows += [x.sliding_window for x in cache.layers if getattr(x, "is_sliding", False)]
+    layers: list[Any] = list(cache.layers)
+    windows += [x.sliding_window for x in layers if getattr(x, "is_sliding", False)]
     return min(windows) if windows else None
 
 
@@ -86,6 +87,7 @@ def check_reusable(cache: Any, limit: int | None) -> None:
     if type(cache) is not DynamicCache:
         raise CannotReuseCache(f"{type(cache).__name__} is not a plain DynamicCache")
     kinds = _layer_kinds()
+    layer: Any
     for layer in cache.layers:
         kind = kinds.get(type(layer))
         if kind is None:
