@@ -212,6 +212,9 @@ class Evaluation:
             "seconds": round(time.time() - self.started, 3),
             **wall_clock(self.wall_start or self.started),
         }
+        runtime = getattr(self.scorer, "runtime_stats", None)
+        if callable(runtime):  # e.g. a cascade's ASR seconds per audio second (this process)
+            config["model_runtime"] = json_safe(runtime())
         # An undefined statistic is None (null in JSON), never NaN or Infinity.
         result = EvalResult(
             json_safe(results), json_safe(degradation), self.skipped, config, self.cells

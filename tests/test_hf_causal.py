@@ -163,10 +163,10 @@ def test_falls_back_to_full_sequences_when_the_cache_cannot_be_reused(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    def refuse(cache: Any, index: Any) -> Any:
+    def refuse(cache: Any, index: Any, limit: int | None = None) -> Any:
         raise CannotReuseCache("simulated hybrid cache")
 
-    monkeypatch.setattr("s2sbench.models.hf_causal.expand_cache", refuse)
+    monkeypatch.setattr("s2sbench.models.causal_scoring.expand_cache", refuse)
     model = HFCausalLM(str(gpt2_dir), dtype="float32", batch_size=4)
     with caplog.at_level(logging.WARNING, logger="s2sbench.models.hf_causal"):
         assert_close(score_all(model, requests), direct)

@@ -24,6 +24,9 @@ from typing import Any, Generic, TypeVar
 
 from s2sbench.errors import ConfigError, ModelError
 
+# Their home is kv_reuse; adapters and tests import them from here too.
+from s2sbench.models.kv_reuse import CannotReuseCache, expand_cache  # noqa: F401
+
 log = logging.getLogger(__name__)
 
 Unit = TypeVar("Unit")
@@ -106,7 +109,7 @@ class AutoBatcher(Generic[Unit, Result]):
         return sorted(range(len(units)), key=lambda i: (tuple(-x for x in rank(units[i])), i))
 
     def take(
-        self, units: Sequence[Unit], order: list[int], pos: int, cost: Callable[[Unit], int]
+        self, units: Sequence[Unit], order: list[int], pos: int, cost: Callable[[Unit], float]
     ) -> list[int]:
         """The next batch from ``order[pos:]``: as many units as fit the budget, at least one."""
         batch, spent = [order[pos]], cost(units[order[pos]])
@@ -122,7 +125,7 @@ class AutoBatcher(Generic[Unit, Result]):
         units: Sequence[Unit],
         forward: Callable[[list[Unit]], Result],
         length: Callable[[Unit], int],
-        cost: Callable[[Unit], int] = lambda _: 1,
+        cost: Callable[[Unit], float] = lambda _: 1,
         key: Callable[[Unit], tuple[int, ...]] | None = None,
     ) -> Iterator[tuple[list[int], Result]]:
         """Yield ``(unit indices, forward(units))`` per batch, retrying smaller on OOM.
@@ -214,28 +217,27 @@ def gather_logprob_sums(
     return sums.tolist()
 
 
-class CannotReuseCache(Exception):
-    """A model's KV cache cannot be copied across continuations: score full sequences."""
+def picked_logprob_sums(
+    logits: Any,
+    targets: Sequence[int],
+    out_rows: Sequence[int],
+    n_out: int,
+    source_rows: Sequence[int] | None = None,
+) -> Any:
+    """Float64 tensor of ``n_out`` sums: pick ``n`` adds ``log p(targets[n])``, read from
+    row ``source_rows[n]`` (default: row ``n``) of the 2-D ``logits``, to sum ``out_rows[n]``.
 
-
-def expand_cache(cache: Any, index: Any) -> Any:
-    """A new cache holding rows ``index`` of ``cache``; the original is left untouched.
-
-    This is how several continuations read one encoded context: each forward
-    gets its own copy (a cache updated in place across calls corrupts later
-    scores, transformers #37078). Only plain full-attention ``DynamicCache``
-    layers are copied; sliding-window or hybrid caches raise
-    :class:`CannotReuseCache` so the caller falls back to full sequences.
+    The logits arrive already cut down to the positions that are read (see
+    ``logit_selection``); each row is normalised once, in float32 whatever the
+    model's dtype, so a bf16 model does not lose its log-probs to rounding.
     """
-    from transformers.cache_utils import DynamicCache, DynamicLayer
+    import torch
 
-    if isinstance(cache, tuple):  # legacy per-layer (key, value) tuples
-        return tuple((k.index_select(0, index), v.index_select(0, index)) for k, v, *_ in cache)
-    if type(cache) is not DynamicCache:
-        raise CannotReuseCache(f"{type(cache).__name__} is not a plain DynamicCache")
-    layers = getattr(cache, "layers", None)
-    if not layers or any(type(x) is not DynamicLayer or not x.is_initialized for x in layers):
-        raise CannotReuseCache("sliding-window, shared or hybrid cache layers")
-    return DynamicCache(
-        [(x.keys.index_select(0, index), x.values.index_select(0, index)) for x in layers]
-    )
+    device = logits.device
+    logprobs = logits.float().log_softmax(-1)
+    rows = range(len(targets)) if source_rows is None else source_rows
+    picked = logprobs[
+        torch.as_tensor(list(rows), device=device), torch.as_tensor(list(targets), device=device)
+    ]
+    sums = torch.zeros(n_out, dtype=torch.float64, device=device)
+    return sums.index_add_(0, torch.as_tensor(list(out_rows), device=device), picked.double())

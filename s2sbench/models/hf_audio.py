@@ -15,12 +15,14 @@ placeholder ends in a special token, so nothing merges across it).
 
 Each context audio is decoded and featurised once per request, and all continuations of a
 context are scored in one batch. By default the contexts of a batch run once (audio encoder
-included) and their continuations read a fresh batch-expanded copy of that KV cache;
-``reuse_context=False``, or a cache that cannot be copied (sliding-window, hybrid), scores full
-sequences. Both give the same numbers (tested). Text is padded here on ``padding_side`` (left
-by default), never by a processor (whose ``padding_side`` would also flip audio features), with
-position ids that count real tokens only; audio keeps the feature extractor's padding (features
-padded per request are zero-padded to the batch's widest, masks included). No cache outlives
+included) and their continuations read a fresh batch-expanded copy of that KV cache
+(:mod:`audio_forward`); ``reuse_context=False``, a cache that cannot be copied, or a request
+longer than the model's sliding window (Gemma 3n: routed per request) scores full sequences.
+Both give the same numbers (tested), and the output layer runs at the read positions only. Text
+is padded here on ``padding_side`` (left by default), never by a processor (whose
+``padding_side`` would also flip audio features), with position ids that count real tokens
+only; audio keeps the feature extractor's padding (features padded per request are zero-padded
+to the batch's widest, masks included). No cache outlives
 its batch. Models with multimodal rotary positions (``spec.mrope``) get no hand-built position
 ids (so no cache reuse) and their per-call ``rope_deltas`` are cleared around every forward.
 Families whose audio encoder depends on padding (``spec.embed_rows``: Phi-4, Granite Speech)
@@ -33,10 +35,11 @@ soft-cap (Gemma 3n) is applied before the log-softmax, as the model's own logits
 
 from __future__ import annotations
 
-import inspect
+import itertools
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -48,16 +51,10 @@ from s2sbench.models.audio_families.inputs import (
     check_processor,
     encode_text_request,
     encode_with_processor,
-    stack_features,
 )
+from s2sbench.models.audio_forward import AudioForward
 from s2sbench.models.audio_specs import AudioLMSpec, spec_for
-from s2sbench.models.batching import (
-    AutoBatcher,
-    CannotReuseCache,
-    expand_cache,
-    pad_rows,
-    positions_from_mask,
-)
+from s2sbench.models.batching import AutoBatcher, CannotReuseCache
 from s2sbench.models.checkpoint_files import resolve_local_dir, weights_fingerprint
 from s2sbench.models.hf_loading import (
     LazyModel,
@@ -66,6 +63,8 @@ from s2sbench.models.hf_loading import (
     load_preprocessor,
     model_max_length,
 )
+from s2sbench.models.kv_reuse import reuse_limit
+from s2sbench.models.memory_budget import cap_auto_batch
 from s2sbench.models.text_encoding import check_long_context, with_truncation
 from s2sbench.models.token_scoring import (
     Scored,
@@ -131,6 +130,7 @@ class HFAudioLM:
         )
         self.spec: AudioLMSpec = spec_for(getattr(config, "model_type", None), self.pretrained)
         self._config = config  # families that lay out S2T ids themselves read it
+        self._window: int | None | bool = False  # the sliding window, once read (kv_reuse)
         # reusing a context cache needs hand-built position ids: never for multimodal rotary ones
         self.reuse_context = self.reuse_context and not self.spec.mrope
         self._dtype = dtype_name(dtype, config)
@@ -174,11 +174,8 @@ class HFAudioLM:
                 raise ModelError(
                     f"{self.spec.model_class} has no .model backbone", where=self.pretrained
                 )
-            params = inspect.signature(body.forward).parameters
-            self._cache_kwarg = "cache" if "cache" in params else "past_key_values"
             self._rope = RopeState(model)
-            text_config = model.config.get_text_config()
-            self._softcap = getattr(text_config, "final_logit_softcapping", None)
+            self._passes = AudioForward(model, self.spec, self.pad_id, self.padding_side)
             if self.spec.check_loaded is not None:
                 self.spec.check_loaded(model, self.pretrained)
         return self.weights.get()
@@ -225,78 +222,7 @@ class HFAudioLM:
         )
         return Unit(index, ids, tails, audio)
 
-    def _inputs(
-        self, sequences: list[list[int]], audio: list[dict[str, Any]], side: str
-    ) -> tuple[dict[str, Any], list[int]]:
-        """Ids and mask padded on ``side``, position ids counting real tokens only (none for
-        multimodal rotary positions, which the model derives from the mask), the audio
-        inputs of the rows with audio in order; and where each row's first token sits."""
-        device = self.model.device
-        ids, mask, offsets = pad_rows(sequences, self.pad_id, side, device)
-        inputs: dict[str, Any] = {"input_ids": ids, "attention_mask": mask}
-        if not self.spec.mrope:
-            inputs["position_ids"] = positions_from_mask(mask)
-        if audio and self.spec.embed_rows is not None:
-            return self.spec.embed_rows(self.model, inputs, audio), offsets
-        for key in self.spec.feature_keys if audio else ():
-            value = stack_features([item[key] for item in audio]).to(device)
-            inputs[key] = value.to(self.model.dtype) if value.is_floating_point() else value
-        return inputs, offsets
-
-    def _sum(self, states: Any, targets: list[int]) -> float:
-        """Sum of log-probs of ``targets`` given the hidden ``states`` that predict them."""
-        import torch
-
-        logits = self.model.get_output_embeddings()(states).float()
-        if self._softcap:  # Gemma-style final soft-capping, as the model's own logits apply it
-            logits = torch.tanh(logits / self._softcap) * self._softcap
-        logprobs = torch.log_softmax(logits, dim=-1)
-        index = torch.tensor(targets, device=logprobs.device)[:, None]
-        return float(logprobs.gather(-1, index).sum())
-
-    def _full(self, units: list[Unit]) -> list[float]:
-        """Every context + continuation as its own padded row; one sum per row."""
-        rows = [(unit, tail) for unit in units for tail in unit.tails]
-        audio = [unit.audio for unit, _ in rows if unit.audio is not None]
-        sequences = [unit.context + tail for unit, tail in rows]
-        inputs, offsets = self._inputs(sequences, audio, self.padding_side)
-        hidden = self.model.model(**inputs, use_cache=False).last_hidden_state
-        sums = []
-        for i, (unit, tail) in enumerate(rows):
-            start = offsets[i] + len(unit.context) - 1
-            sums.append(self._sum(hidden[i, start : start + len(tail)], tail))
-        return sums
-
-    def _shared(self, units: list[Unit]) -> list[float]:
-        """Contexts once (audio encoder included), then all continuations on an expanded cache."""
-        import torch
-
-        device = self.model.device
-        audio = [unit.audio for unit in units if unit.audio is not None]
-        context, offsets = self._inputs([u.context for u in units], audio, self.padding_side)
-        first = self.model.model(**context, use_cache=True)
-        cache = first.cache if hasattr(first, "cache") else first.past_key_values
-        if cache is None:
-            raise CannotReuseCache("the model returned no cache")
-        owner = [u for u, unit in enumerate(units) for _ in unit.tails]
-        tails = [tail for unit in units for tail in unit.tails]
-        rest, _ = self._inputs(tails, [], "right")  # appended after each context's cache
-        lengths = torch.tensor([len(units[u].context) for u in owner], device=device)
-        rest["position_ids"] = lengths[:, None] + torch.arange(
-            len(rest["input_ids"][0]), device=device
-        )
-        rest["attention_mask"] = torch.cat(
-            [context["attention_mask"][owner], rest["attention_mask"]], 1
-        )
-        rest[self._cache_kwarg] = expand_cache(cache, torch.tensor(owner, device=device))
-        hidden = self.model.model(**rest).last_hidden_state
-        sums = []
-        for r, (u, tail) in enumerate(zip(owner, tails)):
-            last = first.last_hidden_state[u, offsets[u] + len(units[u].context) - 1][None]
-            sums.append(self._sum(torch.cat([last, hidden[r, : len(tail) - 1]]), tail))
-        return sums
-
-    def _forward(self, units: list[Unit]) -> list[Scored]:
+    def _forward(self, units: list[Unit], shared: bool = True) -> list[Scored]:
         import torch
 
         self.load()
@@ -305,9 +231,9 @@ class HFAudioLM:
         with torch.inference_mode():
             self._rope.reset()
             sums = None
-            if self.reuse_context:
+            if shared and self.reuse_context:
                 try:
-                    sums = self._shared(units)
+                    sums = self._passes.shared(units, self._window or None)
                 except CannotReuseCache as exc:
                     log.warning(
                         "%s: cannot reuse the context cache (%s); scoring full sequences",
@@ -315,18 +241,39 @@ class HFAudioLM:
                         exc,
                     )
                     self.reuse_context = False
-            flat = iter(sums if sums is not None else self._full(units))
+            flat = iter(sums if sums is not None else self._passes.full(units))
             self._rope.reset()
         return scores_by_request(units, flat)
 
     def score(self, requests: Sequence[ContextRequest]) -> Iterator[Scored]:
         """Requests in windows of ``WINDOW`` (a window's audio features are held at once); each
         request is one batching unit that costs its number of continuations. Text and audio
-        requests are batched apart, so a family can switch modes per batch (Granite's LoRA)."""
+        requests are batched apart, so a family can switch modes per batch (Granite's LoRA), and so
+        are requests that share their context and requests too long for the sliding window."""
         for start in range(0, len(requests), WINDOW):
             stop = min(start + WINDOW, len(requests))
             units = [self._unit(i, requests[i]) for i in range(start, stop)]
-            for heard in (False, True):
-                group = [unit for unit in units if (unit.audio is not None) == heard]
-                for index, scores in score_units(self.batcher, group, self._forward):
+            if units:  # the longest batch runs first: size auto batches for it
+                tails = max(len(tail) for unit in units for tail in unit.tails)
+                cap_auto_batch(self.batcher, self.model, max(u.longest for u in units), tails)
+            for heard, shared in itertools.product((False, True), (True, False)):
+                group = [
+                    unit
+                    for unit in units
+                    if (unit.audio is not None) == heard and self._reusable(unit) == shared
+                ]
+                forward = partial(self._forward, shared=shared)
+                for index, scores in score_units(self.batcher, group, forward):
                     yield index, with_truncation(scores, self._truncated.pop(index, 0))
+
+    def _reusable(self, unit: Unit) -> bool:
+        """Whether ``unit`` may share its context's cache: reuse is on and the request fits the
+        model's sliding window, if it has one (longer ones are scored as full sequences)."""
+        if self.reuse_context and self._window is False:
+            try:
+                self._window = reuse_limit(self._config)
+            except CannotReuseCache as exc:
+                log.warning("%s: no context-cache reuse (%s)", self.pretrained, exc)
+                self.reuse_context = False
+        window = self._window
+        return self.reuse_context and (window is None or unit.longest <= window)

@@ -11,13 +11,16 @@ of a batch, then one forward over all their continuations reading a fresh,
 batch-expanded copy of the contexts' KV cache (a new cache object per call: a
 cache mutated in place across calls is transformers #37078); or *full
 sequence*: context + continuation concatenated and padded on ``padding_side``.
-Both give the same numbers whatever the batch size; the second is the
-fallback for models whose cache cannot be expanded (sliding-window, hybrid).
+Both give the same numbers whatever the batch size, and the output layer runs
+only where a log-prob is read (:mod:`causal_scoring`). Routing is per request:
+with a sliding-window or hybrid cache, a request longer than the window is
+scored as full sequences and the others still share their context
+(:mod:`kv_reuse`); a cache that cannot be copied at all sends everything to
+full sequences, logged once.
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Iterator, Sequence
 from types import SimpleNamespace
@@ -25,14 +28,9 @@ from typing import Any
 
 from s2sbench.errors import ConfigError
 from s2sbench.models.base import ContinuationScore
-from s2sbench.models.batching import (
-    AutoBatcher,
-    CannotReuseCache,
-    expand_cache,
-    gather_logprob_sums,
-    pad_rows,
-    positions_from_mask,
-)
+from s2sbench.models.batching import AutoBatcher, CannotReuseCache
+from s2sbench.models.causal_scoring import TokenScorer
+from s2sbench.models.memory_budget import cap_auto_batch
 from s2sbench.models.text_encoding import (
     EncodedRequest,
     check_long_context,
@@ -44,84 +42,6 @@ from s2sbench.requests.build import ContextRequest
 from s2sbench.requests.conditions import Condition
 
 log = logging.getLogger(__name__)
-
-
-class TokenScorer:
-    """The two forward strategies over already-encoded token ids."""
-
-    def __init__(self, model: Any, pad_id: int, padding_side: str):
-        self.model = model
-        self.pad_id = pad_id
-        self.padding_side = padding_side
-        self.device = next(model.parameters()).device
-        # transformers renamed ``past_key_values`` to ``cache`` in 5.x; use what forward takes.
-        params = inspect.signature(model.forward).parameters
-        self.cache_arg = "cache" if "cache" in params else "past_key_values"
-        self.keep_last = {"logits_to_keep": 1} if "logits_to_keep" in params else {}
-
-    def shared_context(self, batch: list[EncodedRequest]) -> list[list[float]]:
-        """Contexts once, then every continuation against a copy of their cache.
-
-        Contexts are left-padded so each one's last position is the batch's
-        last column: only that column's logits are needed (``logits_to_keep``
-        spares a batch x length x vocabulary tensor).
-        """
-        import torch
-
-        with torch.inference_mode():
-            ids, mask, _ = pad_rows([e.context for e in batch], self.pad_id, "left", self.device)
-            out = self.model(
-                input_ids=ids,
-                attention_mask=mask,
-                position_ids=positions_from_mask(mask),
-                use_cache=True,
-                **self.keep_last,
-            )
-            cache = getattr(out, "cache", None)
-            cache = getattr(out, "past_key_values", None) if cache is None else cache
-            if cache is None:
-                raise CannotReuseCache("the model returned no cache")
-            owners = [b for b, e in enumerate(batch) for _ in e.continuations]
-            conts = [c for e in batch for c in e.continuations]
-            index = torch.tensor(owners, device=self.device)
-            lengths = torch.tensor([len(e.context) for e in batch], device=self.device)
-            last = out.logits[:, -1]
-            first = gather_logprob_sums(
-                last.index_select(0, index)[:, None], [0] * len(conts), [c[:1] for c in conts]
-            )
-            cache = expand_cache(cache, index)
-            del out, last
-            cont_ids, cont_mask, _ = pad_rows(conts, self.pad_id, "right", self.device)
-            out = self.model(
-                input_ids=cont_ids,
-                attention_mask=torch.cat([mask.index_select(0, index), cont_mask], dim=1),
-                position_ids=positions_from_mask(
-                    cont_mask, lengths.index_select(0, index)[:, None]
-                ),
-                use_cache=True,
-                **{self.cache_arg: cache},
-            )
-            rest = gather_logprob_sums(out.logits, [0] * len(conts), [c[1:] for c in conts])
-        sums: list[list[float]] = [[] for _ in batch]
-        for owner, a, b in zip(owners, first, rest):
-            sums[owner].append(a + b)
-        return sums
-
-    def full_sequences(self, pairs: list[tuple[tuple[int, ...], tuple[int, ...]]]) -> list[float]:
-        """Context + continuation as one padded sequence per pair."""
-        import torch
-
-        rows = [ctx + cont for ctx, cont in pairs]
-        with torch.inference_mode():
-            ids, mask, offsets = pad_rows(rows, self.pad_id, self.padding_side, self.device)
-            out = self.model(
-                input_ids=ids,
-                attention_mask=mask,
-                position_ids=positions_from_mask(mask),
-                use_cache=False,
-            )
-            starts = [o + len(ctx) - 1 for o, (ctx, _) in zip(offsets, pairs)]
-            return gather_logprob_sums(out.logits, starts, [cont for _, cont in pairs])
 
 
 class HFCausalLM:
@@ -242,37 +162,72 @@ class HFCausalLM:
         self, requests: Sequence[ContextRequest]
     ) -> Iterator[tuple[int, list[ContinuationScore]]]:
         encoded = [self.encode(r) for r in requests]  # every refusal before any forward
-        scorer = TokenScorer(self.model, self.pad_id, self.padding_side)
+        scorer = self._token_scorer()
+        if encoded:  # the longest batch runs first: size auto batches for it
+            longest = max(len(c) for e in encoded for c in e.continuations)
+            cap_auto_batch(self.batcher, self.model, max(e.longest for e in encoded), longest)
+        shared, full = self._route(scorer, encoded)
         done: set[int] = set()
-        if self.reuse_context and not self._fell_back:
-            try:
-                for index, sums in self._shared(scorer, encoded):
-                    done.add(index)
-                    yield index, self._scores(encoded[index], sums)
-                return
-            except CannotReuseCache as exc:
-                self._fell_back = True
-                log.warning(
-                    "%s: cannot reuse the context cache (%s); scoring full sequences",
-                    self._fingerprint["pretrained"],
-                    exc,
-                )
-        todo = [i for i in range(len(encoded)) if i not in done]
-        for index, sums in self._full(scorer, encoded, todo):
+        try:
+            for index, sums in self._shared(scorer, encoded, shared):
+                done.add(index)
+                yield index, self._scores(encoded[index], sums)
+        except CannotReuseCache as exc:
+            self._cannot_reuse(exc)
+            full = sorted(full + [i for i in shared if i not in done])
+        for index, sums in self._full(scorer, encoded, full):
             yield index, self._scores(encoded[index], sums)
 
-    def _shared(self, scorer: Any, encoded: list[EncodedRequest]) -> Iterator[tuple[int, list]]:
-        units = list(range(len(encoded)))
+    def _token_scorer(self) -> TokenScorer:
+        """One scorer per loaded model: it remembers how the model's output layer is cut."""
+        scorer: TokenScorer | None = getattr(self, "_scorer", None)
+        if scorer is None or scorer.model is not self.model:
+            scorer = self._scorer = TokenScorer(self.model, self.pad_id, self.padding_side)
+        return scorer
+
+    def _route(
+        self, scorer: TokenScorer, encoded: list[EncodedRequest]
+    ) -> tuple[list[int], list[int]]:
+        """``(shared, full)`` request indices: a request shares its context's cache unless reuse
+        is off, the cache cannot be copied, or it is longer than the model's sliding window."""
+        everything = list(range(len(encoded)))
+        if not self.reuse_context or self._fell_back:
+            return [], everything
+        try:
+            shared = [i for i in everything if scorer.fits(encoded[i])]
+        except CannotReuseCache as exc:
+            self._cannot_reuse(exc)
+            return [], everything
+        if len(shared) < len(encoded):
+            log.info(
+                "%d of %d requests are longer than the %s-token sliding window: full sequences",
+                len(encoded) - len(shared),
+                len(encoded),
+                scorer.reuse_limit(),
+            )
+        chosen = set(shared)
+        return shared, [i for i in everything if i not in chosen]
+
+    def _cannot_reuse(self, exc: CannotReuseCache) -> None:
+        self._fell_back = True
+        log.warning(
+            "%s: cannot reuse the context cache (%s); scoring full sequences",
+            self._fingerprint["pretrained"],
+            exc,
+        )
+
+    def _shared(
+        self, scorer: Any, encoded: list[EncodedRequest], units: list[int]
+    ) -> Iterator[tuple[int, list]]:
         for batch, results in self.batcher.run(
             units,
             lambda chunk: scorer.shared_context([encoded[i] for i in chunk]),
             length=lambda i: encoded[i].longest,
-            cost=lambda i: len(encoded[i].continuations),
-            # Continuation rows pay for the full-vocabulary output layer, context rows do not
-            # (only their last position's logits are kept): pad the continuations least.
+            cost=lambda i: shared_cost(encoded[i]),
+            # Sorted by continuation length first: the continuation forward has more rows.
             key=lambda i: (max(map(len, encoded[i].continuations)), len(encoded[i].context)),
         ):
-            yield from zip(batch, results)
+            yield from zip((units[i] for i in batch), results)
 
     def _full(
         self, scorer: Any, encoded: list[EncodedRequest], todo: list[int]
@@ -297,3 +252,12 @@ class HFCausalLM:
     def _scores(enc: EncodedRequest, sums: list[float]) -> list[ContinuationScore]:
         extra = {"truncated_context_tokens": enc.truncated} if enc.truncated else {}
         return [ContinuationScore(s, len(c), extra) for s, c in zip(sums, enc.continuations)]
+
+
+def shared_cost(request: EncodedRequest) -> float:
+    """A shared-context request's share of a batch, in full sequences: its tokens (context once,
+    every continuation) over its longest context + continuation. A batch of size B then holds
+    about the tokens B full sequences would, as lm-eval's batch of B does, instead of B short
+    continuation rows (small forwards waste a CPU's matrix units). Never below 1."""
+    unique = len(request.context) + sum(map(len, request.continuations))
+    return max(1.0, unique / request.longest)

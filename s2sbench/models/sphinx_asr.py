@@ -199,8 +199,20 @@ class SphinxTranscriber:
     def transcribe(self, path: Path) -> str:
         return self.transcribe_many([path])[Path(path)]
 
-    def transcribe_many(self, paths: Iterable[Path]) -> dict[Path, str]:
-        """Transcript of every file in ``paths`` (each distinct file decoded at most once)."""
+    def fingerprint(self) -> dict[str, Any]:
+        return dict(self.config)
+
+    def stats(self) -> dict[str, int]:
+        return {"decoded": self.decoded, "disk_cache_hits": self.cache_hits}
+
+    def transcribe_many(
+        self, paths: Iterable[Path], lang: str = "en", *, joiner: str | None = None
+    ) -> dict[Path, str]:
+        """Transcript of every file in ``paths`` (each distinct file decoded at most once).
+
+        The :class:`~s2sbench.models.asr_backend.ASRBackend` call: ``lang`` can only be
+        English here (the cascade refuses others first), and no audio is cut into windows.
+        """
         unique = list(dict.fromkeys(Path(p) for p in paths))
         shas: dict[Path, str] = {}
         for path in unique:

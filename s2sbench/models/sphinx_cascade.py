@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from s2sbench.models.asr_backend import Transcripts
 from s2sbench.models.base import ContinuationScore
 from s2sbench.models.ngram import OOV_LOGPROB, NGramScorer
 from s2sbench.models.sphinx_asr import SphinxTranscriber, decoder_config, default_model_paths
@@ -54,6 +55,7 @@ class SphinxCascade:
         self.lm_path = str(Path(lm_path).resolve()) if lm_path else default_model_paths()["lm"]
         self.scorer = NGramScorer(self.lm_path)
         self.transcriber = SphinxTranscriber(self.asr_config, workers=workers)
+        self.transcripts = Transcripts(self.transcriber)
 
     def fingerprint(self) -> dict[str, Any]:
         return {
@@ -62,6 +64,10 @@ class SphinxCascade:
             "asr": self.asr_config,
             "oov_logprob": OOV_LOGPROB,
         }
+
+    def runtime_stats(self) -> dict[str, Any]:
+        """This run's ASR cost; files found in the transcript cache cost no decoding."""
+        return {"asr": {**self.transcripts.stats(), **self.transcriber.stats()}}
 
     def unsupported_reason(self, condition: Condition, lang: str) -> str | None:
         if lang != "en":
@@ -93,7 +99,7 @@ class SphinxCascade:
             return
         # One batch for every spoken context: each distinct file is decoded once, in parallel.
         audio = [Path(requests[i].context_audio) for i in speech]  # type: ignore[arg-type]
-        transcripts = self.transcriber.transcribe_many(audio)
+        transcripts = self.transcripts.get_many(audio, "en")
         for index, path in zip(speech, audio):
             request, transcript = requests[index], transcripts[path]
             yield (
