@@ -18,8 +18,8 @@ from test_hf_causal import EN, ZH, make_task, requests_for
 from tiny_models import make_gpt2
 
 import s2sbench.models.memory_budget as budget
+from s2sbench.core.context_request import ContextRequest
 from s2sbench.models.hf_causal import HFCausalLM
-from s2sbench.requests.build import ContextRequest
 
 
 @pytest.fixture(scope="module")

@@ -30,11 +30,11 @@ import soundfile as sf
 from fake_models import HashModel
 
 from s2sbench.cli.main import main
+from s2sbench.core import atomic_write as io_module
+from s2sbench.core.conditions import Condition
+from s2sbench.core.context_request import ContextRequest
+from s2sbench.core.scoring import ContinuationScore
 from s2sbench.data.audio import AudioLoader
-from s2sbench.models.base import ContinuationScore
-from s2sbench.reports import io as io_module
-from s2sbench.requests.build import ContextRequest
-from s2sbench.requests.conditions import Condition
 from s2sbench.scores import store as store_module
 from s2sbench.scores.store import LOCK_NAME, STORE_NAME, ScoreStore
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from s2sbench.errors import ConfigError, ModelError
+from s2sbench.core.errors import ConfigError, ModelError
 from s2sbench.models.batching import (
     AutoBatcher,
     CannotReuseCache,

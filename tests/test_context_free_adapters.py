@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from s2sbench.core.conditions import Condition
+from s2sbench.core.item import Item, Task
 from s2sbench.requests.build import build_requests
-from s2sbench.requests.conditions import Condition
 from s2sbench.requests.prompts import get_template
-from s2sbench.tasks.item import Item, Task
 from s2sbench.tasks.registry import BUILTIN_TASKS
 
 TOL = 1e-5

@@ -22,7 +22,7 @@ import pytest
 
 import s2sbench
 from s2sbench.cli.main import main
-from s2sbench.errors import ConfigError
+from s2sbench.core.errors import ConfigError
 from s2sbench.models import registry
 from s2sbench.models.registry import MODEL_REGISTRY, get_model
 

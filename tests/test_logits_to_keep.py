@@ -23,10 +23,10 @@ from tiny_window_models import make_window_model
 from transformers import GPT2LMHeadModel
 from transformers.modeling_outputs import CausalLMOutputWithPast
 
+from s2sbench.core.context_request import ContextRequest
 from s2sbench.models.causal_scoring import TokenScorer
 from s2sbench.models.hf_causal import HFCausalLM
 from s2sbench.models.logit_selection import ALL, MASK, TAIL, LogitSelector
-from s2sbench.requests.build import ContextRequest
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from s2sbench.reports.io import write_json
+from s2sbench.core.strict_json import write_json
 from s2sbench.reports.plots import plot_run_accuracy, plot_sweeps
 from s2sbench.sweeps import load_sweep
 

@@ -18,10 +18,10 @@ from real_gemma import GEMMA, GEMMA_ARGS, needs_gemma
 from test_hf_causal import EN, ZH, make_task, requests_for
 from tiny_window_models import ARCHITECTURES, WINDOW, window_model_factory
 
+from s2sbench.core.context_request import ContextRequest
 from s2sbench.models.batching import CannotReuseCache, pad_rows, positions_from_mask
 from s2sbench.models.hf_causal import HFCausalLM
 from s2sbench.models.kv_reuse import expand_cache, reuse_limit
-from s2sbench.requests.build import ContextRequest
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from s2sbench.core.conditions import Condition
+from s2sbench.core.item import Item, Task
 from s2sbench.data.layout import atomic_write_bytes
 from s2sbench.data.render import DEFAULT_LOUDNESS_DBFS, render_wav
 from s2sbench.data.tts import get_tts
@@ -14,9 +16,7 @@ from s2sbench.models.ngram import NGramModelAdapter, NGramScorer
 from s2sbench.models.sphinx_asr import SphinxTranscriber
 from s2sbench.models.sphinx_cascade import SphinxCascade
 from s2sbench.requests.build import build_requests
-from s2sbench.requests.conditions import Condition
 from s2sbench.requests.prompts import get_template
-from s2sbench.tasks.item import Item, Task
 from s2sbench.tasks.sample_audio import SAMPLE_RATE
 
 SENTENCES = {

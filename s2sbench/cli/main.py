@@ -13,11 +13,11 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn, TypeVar
 
-from s2sbench import __version__
 from s2sbench.cli.ray_args import add_executor_args, executor_kwargs
 from s2sbench.cli.signals import Terminated, sigterm_raises, stopped_line
-from s2sbench.errors import ConfigError, S2SBenchError
-from s2sbench.run_options import parse_limit, parse_seed
+from s2sbench.core.errors import ConfigError, S2SBenchError
+from s2sbench.core.run_options import parse_limit, parse_seed
+from s2sbench.core.version import __version__
 
 T = TypeVar("T")
 

@@ -10,7 +10,7 @@ import argparse
 import math
 from typing import Any
 
-from s2sbench.errors import ConfigError
+from s2sbench.core.errors import ConfigError
 from s2sbench.executors import EXECUTORS
 
 RAY_OPTIONS = ("replicas", "gpus_per_replica", "cpus_per_replica", "ray_address", "shard_size")

@@ -18,8 +18,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from s2sbench.errors import ModelError
-from s2sbench.file_hashes import file_sha256
+from s2sbench.core.errors import ModelError
+from s2sbench.core.file_hashes import file_sha256
 
 SAFE_WEIGHTS = ("*.safetensors",)
 PICKLE_WEIGHTS = ("*.bin", "*.pt", "*.pth", "*.ckpt")

@@ -39,9 +39,5 @@ class ModelError(S2SBenchError):
     """A model cannot be loaded or cannot score what was asked."""
 
 
-class UnsupportedCondition(ModelError):
-    """The model cannot score this condition/language; the run reports it as skipped."""
-
-
 class StoreError(S2SBenchError):
     """The score store or output directory cannot be used safely."""

@@ -21,7 +21,7 @@ import os
 import time
 from pathlib import Path
 
-from s2sbench.paths import cache_root
+from s2sbench.core.paths import cache_root
 
 RACY_SECONDS = 2.0
 BLOCK = 1 << 20

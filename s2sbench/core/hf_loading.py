@@ -14,10 +14,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from s2sbench.errors import ModelError
-from s2sbench.models.checkpoint_files import check_checkpoint_dir, needs_code, resolve_local_dir
-from s2sbench.models.weight_check import check_loading_info, quiet_load_report
-from s2sbench.progress import stage
+from s2sbench.core.checkpoint_files import check_checkpoint_dir, needs_code, resolve_local_dir
+from s2sbench.core.errors import ModelError
+from s2sbench.core.progress import stage
+from s2sbench.core.weight_check import check_loading_info, quiet_load_report
 
 DTYPES = {
     "float32": "float32",

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from s2sbench.core.errors import ConfigError, DataError
 from s2sbench.data.importers import import_source
 from s2sbench.data.layout import (
     AUDIO_DIR,
@@ -40,7 +41,6 @@ from s2sbench.data.manifest import compute_manifest, sha256_file, write_manifest
 from s2sbench.data.reference import CHOICE_LETTERS, read_items
 from s2sbench.data.render import DEFAULT_LOUDNESS_DBFS, render_wav
 from s2sbench.data.tts import get_tts
-from s2sbench.errors import ConfigError, DataError
 
 PLAN_NAME = ".build.json"
 
@@ -75,7 +75,7 @@ def _init_worker(
     sample_rate: int,
     loudness: float,
 ) -> None:
-    from s2sbench.progress import show_progress
+    from s2sbench.core.progress import show_progress
 
     with show_progress(False):  # the parent's bar counts the texts; workers load silently
         backend = get_tts(tts, voice, **tts_args)
@@ -181,7 +181,7 @@ def build_dataset(
     if fmt_used == "jsonl":
         read_items(kind, source, lang)  # story pairs etc., reported with the source's lines
     name = name or out.name
-    from s2sbench.progress import show_progress
+    from s2sbench.core.progress import show_progress
 
     with show_progress(progress):  # an HF TTS model's loading
         backend = get_tts(tts, voice, **tts_args)
@@ -249,7 +249,7 @@ def _run_jobs(
     and global state). Where spawning cannot work (a script read from stdin),
     the pool breaks and the remaining texts are spoken in this process.
     """
-    from s2sbench.progress import Progress
+    from s2sbench.core.progress import Progress
 
     workers = max(1, min(jobs or os.cpu_count() or 1, len(pending)))
     state = {"written": 0}

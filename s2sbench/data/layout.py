@@ -22,9 +22,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from s2sbench.data.files import read_regular_bytes
-from s2sbench.errors import DataError
-from s2sbench.tasks.item import Item
+from s2sbench.core.errors import DataError
+from s2sbench.core.item import Item
+from s2sbench.core.regular_files import read_regular_bytes
 
 JSONL_NAME = "data.jsonl"
 AUDIO_DIR = "audio"
@@ -132,7 +132,7 @@ def read_manifest(root: Path) -> dict[str, Any] | None:
 
 def locate_dataset(root: Path) -> DatasetLayout:
     """Find the JSONL, audio folder, kind and language of the dataset in ``root``."""
-    from s2sbench.tasks.registry import load_task_yaml
+    from s2sbench.data.task_spec import load_task_yaml
 
     root = Path(root)
     if not root.is_dir():

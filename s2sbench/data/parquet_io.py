@@ -20,7 +20,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from s2sbench.data.files import read_regular_bytes, require_regular_file
+from s2sbench.core.errors import ConfigError, DataError
+from s2sbench.core.regular_files import read_regular_bytes, require_regular_file
 from s2sbench.data.hf_readme import MARKER, readme_text
 from s2sbench.data.jsonl import read_jsonl
 from s2sbench.data.layout import (
@@ -38,7 +39,6 @@ from s2sbench.data.layout import (
     task_yaml_text,
 )
 from s2sbench.data.manifest import compute_manifest, manifest_bytes
-from s2sbench.errors import ConfigError, DataError
 
 AUDIO_COLUMNS = ("audio", "continuation_audio")
 

@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
+from s2sbench.core.errors import DataError
+from s2sbench.core.regular_files import require_regular_file
 from s2sbench.data.dataset_rules import CHOICE_LETTERS, Row, parse_dataset
-from s2sbench.data.files import require_regular_file
 from s2sbench.data.layout import (
     MANIFEST_NAME,
     DatasetLayout,
@@ -29,7 +30,6 @@ from s2sbench.data.layout import (
     read_manifest,
 )
 from s2sbench.data.manifest import dataset_files, sha256_file
-from s2sbench.errors import DataError
 
 FULL_SCALE = 32767 / 32768
 CLIP_MIN_SAMPLES = 3  # fewer full-scale samples than this is a loud peak, not clipping

@@ -16,7 +16,7 @@ from typing import Any
 
 import ray
 
-from s2sbench.errors import ConfigError
+from s2sbench.core.errors import ConfigError
 from s2sbench.models.registry import MODEL_REGISTRY
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from s2sbench.errors import ModelError
+from s2sbench.core.errors import ModelError
 from s2sbench.models.audio_families import granite_speech, phi4_multimodal, voxtral
 
 

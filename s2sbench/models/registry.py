@@ -22,9 +22,9 @@ import typing
 from collections.abc import Iterable
 from typing import Any
 
-from s2sbench.errors import ConfigError, ModelError
-from s2sbench.models.base import ScoringModel
-from s2sbench.run_options import GATE_FLAGS
+from s2sbench.core.errors import ConfigError, ModelError
+from s2sbench.core.run_options import GATE_FLAGS
+from s2sbench.core.scoring import ScoringModel
 
 # Run-wide settings every adapter receives (it may ignore them): not model identity.
 RUNTIME_KEYS = (

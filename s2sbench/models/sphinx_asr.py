@@ -32,9 +32,9 @@ from typing import Any
 
 import numpy as np
 
-from s2sbench.errors import ConfigError, ModelError, S2SBenchError
+from s2sbench.core.errors import ConfigError, ModelError, S2SBenchError
+from s2sbench.core.progress import Progress
 from s2sbench.models.transcript_cache import TranscriptCache, audio_sha256
-from s2sbench.progress import Progress
 
 SAMPLE_RATE = 16000
 DECODER_PRESETS: dict[str, dict[str, Any]] = {

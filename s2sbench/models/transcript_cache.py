@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from s2sbench.paths import cache_root
+from s2sbench.core.paths import cache_root
 
 
 def audio_sha256(path: Path) -> str:

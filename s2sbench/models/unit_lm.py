@@ -25,10 +25,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from s2sbench.errors import ModelError
+from s2sbench.core.conditions import Condition
+from s2sbench.core.context_request import ContextRequest
+from s2sbench.core.errors import ModelError
+from s2sbench.core.hf_loading import model_max_length
 from s2sbench.models.batching import AutoBatcher
 from s2sbench.models.eager_lm import load_lm_and_tokenizer, loaded_fingerprint
-from s2sbench.models.hf_loading import model_max_length
 from s2sbench.models.speech_units import SpeechUnitEncoder
 from s2sbench.models.text_encoding import tokenizer_special_tokens
 from s2sbench.models.token_scoring import (
@@ -39,8 +41,6 @@ from s2sbench.models.token_scoring import (
     padding_id,
     score_units,
 )
-from s2sbench.requests.build import ContextRequest
-from s2sbench.requests.conditions import Condition
 
 
 class UnitLM:

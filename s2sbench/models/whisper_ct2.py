@@ -37,11 +37,11 @@ from typing import Any
 
 import numpy as np
 
+from s2sbench.core.errors import ConfigError, ModelError
+from s2sbench.core.progress import Progress, stage
 from s2sbench.data.audio import AudioLoader, check_policy, probe_audio
-from s2sbench.errors import ConfigError, ModelError
 from s2sbench.models.transcript_cache import TranscriptCache, content_sha256
 from s2sbench.models.whisper_ct2_decoding import BatchDecoder, DecodingOptions
-from s2sbench.progress import Progress, stage
 from s2sbench.requests.prompts import REFERENCE_JOINER
 
 SAMPLE_RATE = 16000

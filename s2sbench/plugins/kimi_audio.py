@@ -26,12 +26,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from s2sbench.errors import ModelError
+from s2sbench.core.conditions import Condition
+from s2sbench.core.context_request import ContextRequest
+from s2sbench.core.errors import ModelError
 from s2sbench.models.batching import pad_rows
 from s2sbench.models.token_scoring import Scored, TokenUnit, full_sequence_scores
 from s2sbench.plugins.glm4_voice import AudioTokenLM
-from s2sbench.requests.build import ContextRequest
-from s2sbench.requests.conditions import Condition
 
 CONFIG_KEYS = ("kimia_token_offset", "kimia_media_begin", "kimia_media_end", "kimia_text_blank")
 

@@ -22,17 +22,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from s2sbench.errors import ConfigError, StoreError
-from s2sbench.reports.io import (
-    check_output_dir,
-    check_replaceable,
-    output_file,
-    read_regular,
-    write_json,
-    write_jsonl,
-)
-from s2sbench.results import Cell, EvalResult, sample_rows
-from s2sbench.run_options import check_something_to_score
+from s2sbench.core.cell import Cell
+from s2sbench.core.errors import ConfigError, StoreError
+from s2sbench.core.output_files import check_output_dir, output_file
+from s2sbench.core.regular_files import check_replaceable, read_regular
+from s2sbench.core.run_options import check_something_to_score
+from s2sbench.core.strict_json import write_json, write_jsonl
+from s2sbench.reports.results import EvalResult, sample_rows
 
 RESULTS_NAME = "results.json"
 # What makes two runs' results comparable cell by cell; everything else in config may differ.

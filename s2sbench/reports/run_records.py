@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from s2sbench.errors import ConfigError, StoreError
-from s2sbench.models.base import ContinuationScore
+from s2sbench.core.errors import ConfigError, StoreError
+from s2sbench.core.scoring import ContinuationScore
 from s2sbench.reports.run_files import RESULTS_NAME, load_results_file
+from s2sbench.reports.sweep_series import Sweep, is_sweep_dir, load_sweep
 from s2sbench.scores.item_records import merge_parts
 from s2sbench.scores.store import STORE_NAME, ScoreRecord
-from s2sbench.sweeps.series import Sweep, is_sweep_dir, load_sweep
 
 
 @dataclass

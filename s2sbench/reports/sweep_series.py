@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from s2sbench.errors import ConfigError
+from s2sbench.core.errors import ConfigError
 
 SWEEP_INDEX = "sweep.json"
 SUMMARY_NAME = "results_summary.txt"  # the reference file: one per task and condition

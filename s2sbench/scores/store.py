@@ -25,20 +25,16 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from s2sbench.errors import StoreError
-from s2sbench.models.base import ContinuationScore
-from s2sbench.reports.dir_lock import DirectoryLock, lock_directory
-from s2sbench.reports.io import (
-    check_output_dir,
-    open_regular,
-    read_regular,
-    remove_stale_temps,
-    write_atomic,
-)
-from s2sbench.requests.build import ContextRequest
+from s2sbench.core.atomic_write import remove_stale_temps, write_atomic
+from s2sbench.core.context_request import ContextRequest
+from s2sbench.core.dir_lock import DirectoryLock, lock_directory
+from s2sbench.core.errors import StoreError
+from s2sbench.core.output_files import check_output_dir
+from s2sbench.core.regular_files import open_regular_fd, read_regular
+from s2sbench.core.score_record import ScoreRecord
+from s2sbench.core.scoring import ContinuationScore
 from s2sbench.scores.records import (
     STORE_HEADER,
-    ScoreRecord,
     check_first_line,
     crc,
     parse_line,
@@ -56,7 +52,7 @@ def model_id(fingerprint: Mapping[str, Any]) -> str:
 
 
 def _append_opener(path: str, flags: int) -> int:
-    return open_regular(Path(path), flags)
+    return open_regular_fd(Path(path), flags)
 
 
 class ScoreStore:

@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from s2sbench.core.paths import cache_root
+from s2sbench.core.progress import Progress
 from s2sbench.data.layout import atomic_write_bytes
 from s2sbench.data.render import DEFAULT_LOUDNESS_DBFS, PEAK_CEILING_DBFS, render_wav
+from s2sbench.data.task_spec import TaskSpec
 from s2sbench.data.tts.base import TTSBackend, get_tts
-from s2sbench.paths import cache_root
-from s2sbench.progress import Progress
-from s2sbench.tasks.registry import TaskSpec
 
 SAMPLE_RATE = 16000
 RENDER_VERSION = "2"  # bump when the rendering code changes the samples

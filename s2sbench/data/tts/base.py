@@ -15,7 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from s2sbench.errors import ConfigError
+from s2sbench.core.errors import ConfigError
 
 
 @runtime_checkable

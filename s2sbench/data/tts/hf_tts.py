@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from s2sbench.errors import ConfigError, ModelError
+from s2sbench.core.errors import ConfigError, ModelError
 
 _MIB = 1 << 20
 
@@ -62,7 +62,7 @@ class HFTTS:
         import transformers
         from transformers import AutoTokenizer, VitsModel
 
-        from s2sbench.models.hf_loading import load_config, load_preprocessor, load_pretrained
+        from s2sbench.core.hf_loading import load_config, load_preprocessor, load_pretrained
 
         self.voice = str(voice)
         self.seed = int(seed)
