@@ -1,6 +1,6 @@
 """Progress of long steps: periodic lines without a TTY, a bar with one, nothing when off.
 
-The in-process tests shorten the line interval (``s2sbench.progress.INTERVAL_S``) and make a
+The in-process tests shorten the line interval (``s2sbench.core.progress.INTERVAL_S``) and make a
 step slow on purpose; the CLI tests run a real tiny-model evaluation in a subprocess, whose
 stderr is a pipe (not a TTY), and read everything it printed.
 """

@@ -30,7 +30,17 @@ def _umask() -> int:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to a temp file beside ``path``, fsync it, then rename over ``path``."""
+    """Write ``text`` (UTF-8) to a temp file beside ``path``, fsync it, rename it over ``path``."""
+    write_atomic_bytes(path, text.encode("utf-8"))
+
+
+def write_atomic_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temp file beside ``path``, fsync it, then rename over ``path``.
+
+    A writer killed mid-write leaves only a temp file (removed later by
+    :func:`remove_stale_temps`), never a truncated file under the final name,
+    so "the file exists" means "the file is whole".
+    """
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -38,8 +48,8 @@ def write_atomic(path: Path, text: str) -> None:
             prefix=f".{path.name}.{TEMP_MARK}-{os.getpid()}-", suffix=".tmp", dir=path.parent
         )
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results are meant to be shared

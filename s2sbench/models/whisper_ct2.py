@@ -206,7 +206,7 @@ class WhisperCT2ASR:
 
         ``joiner`` glues the 30-s windows of a chunked file (default: the
         language's joiner, a space or nothing for Chinese). ``progress``: show it (default:
-        as the run says, see :mod:`s2sbench.progress`).
+        as the run says, see :mod:`s2sbench.core.progress`).
         """
         joiner = REFERENCE_JOINER.get(lang, " ") if joiner is None else joiner
         unique = list(dict.fromkeys(Path(p) for p in paths))

@@ -21,7 +21,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -167,9 +167,6 @@ class ScoreStore:
                 f"cannot append to {self.directory}/{STORE_NAME} ({exc.strerror})",
                 hint="free disk space or fix permissions, then rerun: finished scores are kept",
             ) from None
-
-    def records(self, model: str, keys: Iterable[str]) -> list[ScoreRecord | None]:
-        return [self._records.get((model, k)) for k in keys]
 
     def close(self) -> None:
         """Flush, fsync and unlock; a failure to do so is a StoreError, never silent."""
