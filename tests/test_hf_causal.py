@@ -10,18 +10,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import torch
-from tiny_models import make_gpt2
 
-from s2sbench.core.conditions import Condition
-from s2sbench.core.context_request import ContextRequest
-from s2sbench.core.errors import ModelError
-from s2sbench.core.item import Item, Task
-from s2sbench.core.scoring import ContinuationScore
-from s2sbench.models.batching import CannotReuseCache
-from s2sbench.models.hf_causal import HFCausalLM
-from s2sbench.requests.build import build_requests
-from s2sbench.requests.prompts import get_template
+torch = pytest.importorskip("torch")  # the hf extra
+
+from tiny_models import make_gpt2  # noqa: E402
+
+from s2sbench.core.conditions import Condition  # noqa: E402
+from s2sbench.core.context_request import ContextRequest  # noqa: E402
+from s2sbench.core.errors import ModelError  # noqa: E402
+from s2sbench.core.item import Item, Task  # noqa: E402
+from s2sbench.core.scoring import ContinuationScore  # noqa: E402
+from s2sbench.models.batching import CannotReuseCache  # noqa: E402
+from s2sbench.models.hf_causal import HFCausalLM  # noqa: E402
+from s2sbench.requests.build import build_requests  # noqa: E402
+from s2sbench.requests.prompts import get_template  # noqa: E402
 
 EN = [
     ("Tom forgot his keys at home.", ("He waited for his sister.", "He flew to the moon.")),

@@ -65,8 +65,9 @@ def add_executor_args(parser: argparse.ArgumentParser) -> None:
 
 def executor_kwargs(args: argparse.Namespace) -> tuple[str, dict[str, Any] | None]:
     """``(executor, executor_args)`` for ``evaluate``; Ray options with ``local`` are an error."""
-    given = {name: getattr(args, name, None) for name in RAY_OPTIONS}
-    given = {name: value for name, value in given.items() if value is not None}
+    given: dict[str, Any] = {
+        name: value for name in RAY_OPTIONS if (value := getattr(args, name, None)) is not None
+    }
     if args.executor == "local":
         if given:
             flags = ", ".join("--" + name.replace("_", "-") for name in given)

@@ -51,6 +51,13 @@ class ContextRequest:
             raise ValueError("this request's context is speech")
         return self.prefix + self.context_text + self.joiner
 
+    @property
+    def spoken_context(self) -> Path:
+        """The audio file of a spoken context."""
+        if self.context_audio is None:
+            raise ValueError("this request's context is text")
+        return self.context_audio
+
     def render(self, index: int) -> str:
         """Human-readable input for continuation ``index`` (for logs and reports)."""
         if self.context_text is not None:

@@ -90,8 +90,8 @@ class UnitLM:
             allow_weight_mismatch=allow_weight_mismatch,
         )
         self.unit_token = unit_token
-        self.unit_ids = [self._token_id(unit_token.format(i)) for i in range(self.encoder.k)]
-        missing = [i for i, t in enumerate(self.unit_ids) if t is None]
+        found = [self._token_id(unit_token.format(i)) for i in range(self.encoder.k)]
+        missing = [i for i, t in enumerate(found) if t is None]
         if missing:
             raise ModelError(
                 f"the LM's tokenizer has no token '{unit_token.format(missing[0])}' for unit "
@@ -99,6 +99,7 @@ class UnitLM:
                 where=self.pretrained,
                 hint="the centroids' k must match the LM's unit vocabulary; check unit_token=",
             )
+        self.unit_ids = [t for t in found if t is not None]  # all of them: none is missing
         self.markers = {"speech": speech_marker, "text": text_marker}
         self.speech_id = self._token_id(speech_marker)
         self.text_id = self._token_id(text_marker)

@@ -57,7 +57,7 @@ def reference_input(request: ContextRequest, continuation: str) -> str:
     reference T2T harness (``first + '<trainable_start> ' + last`` in English).
     """
     if request.context_text is None:
-        context, joiner = request.prefix + audio_span(request.context_audio), ""
+        context, joiner = request.prefix + audio_span(request.spoken_context), ""
     else:
         context, joiner = request.prefix + request.context_text, request.joiner
     return f"{context}{TRAINABLE_START}{joiner}{continuation}{TRAINABLE_END}"

@@ -43,6 +43,13 @@ class StreamRequest(TokenUnit):
     text: list[int] | None = None
 
 
+def _text_stream(unit: TokenUnit) -> list[int]:
+    """The text stream of a unit this adapter built (every one is a :class:`StreamRequest`)."""
+    if not isinstance(unit, StreamRequest) or unit.text is None:
+        raise TypeError("Kimi-Audio scores only the StreamRequests it builds")
+    return unit.text
+
+
 class KimiAudio(AudioTokenLM):
     """Kimi-Audio (MoonshotKimia remote code): S2S and T2S on the audio stream."""
 
@@ -108,11 +115,11 @@ class KimiAudio(AudioTokenLM):
             audio = torch.cat([pad, audio], -1)
         return audio
 
-    def _forward(self, units: list[StreamRequest]) -> list[Scored]:
+    def _forward(self, units: list[TokenUnit]) -> list[Scored]:
         """Both streams padded with blanks; the text stream holds blanks under every tail."""
-        rows = [(u, tail) for u in units for tail in u.tails]
+        rows = [(_text_stream(u), tail) for u in units for tail in u.tails]
         text, _, _ = pad_rows(
-            [u.text + [self.blank] * len(t) for u, t in rows], self.blank, "right"
+            [t + [self.blank] * len(tail) for t, tail in rows], self.blank, "right"
         )
         device = self.model.device
         return full_sequence_scores(

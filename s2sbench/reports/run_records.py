@@ -135,10 +135,10 @@ def load_run(path: str | Path) -> RunData:
             raise ConfigError(f"sweep {path} has no finished checkpoint yet")
         entry, results = last
         return RunData(path / entry["name"], results, sweep)
-    results = load_results_file(path / RESULTS_NAME)  # its shape checked: one clear error
-    if results is None:
+    found = load_results_file(path / RESULTS_NAME)  # its shape checked: one clear error
+    if found is None:
         raise ConfigError(
             f"{path} holds neither results.json nor sweep.json",
             hint="give the --output-path of 's2sbench run' or 's2sbench sweep'",
         )
-    return RunData(path, results)
+    return RunData(path, found)
