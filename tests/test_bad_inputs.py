@@ -12,7 +12,6 @@ are at the end, each shown to be read correctly.
 
 from __future__ import annotations
 
-import argparse
 import errno
 import hashlib
 import json
@@ -30,7 +29,7 @@ import pytest
 import soundfile as sf
 from fake_models import HashModel
 
-from s2sbench.cli.main import build_parser, main
+from s2sbench.cli.main import main
 from s2sbench.core import atomic_write as io_module
 from s2sbench.core.conditions import Condition
 from s2sbench.core.context_request import ContextRequest
@@ -589,51 +588,6 @@ def test_bad_input_is_one_clear_line(
         k: v for k, v in before.items() if k != store
     }
     assert not (tmp_path / "pwned").exists() and not Path("pwned").exists()
-
-
-# The Ray executor's options are checked by tests/test_ray_executor.py, which starts Ray.
-EXECUTOR_GROUP = "execution"
-
-
-def checked_run_options() -> set[str]:
-    """Every ``run`` option whose value s2sbench checks (a type converter or a choice list).
-
-    Derived from the real parser, so a new checked option without a case here fails
-    :func:`test_every_checked_run_option_has_a_case`.
-    """
-    parser = build_parser()
-    run = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[
-        "run"
-    ]
-    skip = {
-        id(action)
-        for group in run._action_groups
-        if group.title and group.title.startswith(EXECUTOR_GROUP)
-        for action in group._group_actions
-    }
-    return {
-        action.option_strings[0]
-        for action in run._actions
-        if action.option_strings
-        and id(action) not in skip
-        and (action.choices is not None or action.type is not None)
-    }
-
-
-def test_every_checked_run_option_has_a_case(
-    tmp_path: Path, earlier: Path, request: pytest.FixtureRequest
-) -> None:
-    """Each checked option is given a bad value by at least one case of the catalogue."""
-    used: set[str] = set()
-    for name, case in CASES.items():
-        folder = tmp_path / name
-        shutil.copytree(earlier, folder / "out")  # the folder each case's input is made in
-        if case.model:
-            shutil.copytree(request.getfixturevalue(f"{case.model}_dir"), folder / case.model)
-        used.update(arg for arg in case.make(folder) if arg.startswith("--"))
-    options = checked_run_options()
-    assert "--limit" in options and "--long-audio" in options  # the derivation finds them
-    assert options - used == set()
 
 
 def test_disk_full_keeps_finished_scores_and_resumes(
