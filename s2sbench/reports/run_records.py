@@ -23,6 +23,7 @@ from s2sbench.reports.run_files import RESULTS_NAME, load_results_file
 from s2sbench.reports.sweep_series import Sweep, is_sweep_dir, load_sweep
 from s2sbench.scores.item_records import merge_parts
 from s2sbench.scores.store import STORE_NAME, ScoreRecord
+from s2sbench.scores.store_reader import read_store
 
 
 @dataclass
@@ -70,19 +71,14 @@ class RunData:
             raise ConfigError(f"{self.path} has neither samples nor {STORE_NAME} for {task}")
         mid = self.config.get("model_id")
         found: dict[str, list[ScoreRecord]] = {}
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if not line.strip():
+        for stored in read_store(path):  # checksummed; a torn last line is left out
+            record = stored.record
+            if stored.model != mid or (record.task, record.condition) != (task, condition):
                 continue
-            entry = json.loads(line)
-            if entry.get("model") != mid or entry["task"] != task:
-                continue
-            if entry["condition"] != condition:
-                continue
-            record = ScoreRecord.from_json(entry)
-            parts = found.setdefault(entry["item_id"], [])
+            parts = found.setdefault(record.item_id, [])
             if parts and (record.part is None or any(p.part is None for p in parts)):
                 raise ConfigError(
-                    f"{path} holds several records of item {entry['item_id']} ({task}/{condition})",
+                    f"{path} holds several records of item {record.item_id} ({task}/{condition})",
                     hint="rerun 's2sbench run' with --log-samples so the exact records are logged",
                 )
             parts.append(record)  # parts of an item heard after two different context files

@@ -33,13 +33,8 @@ from s2sbench.core.output_files import check_output_dir
 from s2sbench.core.regular_files import open_regular_fd, read_regular
 from s2sbench.core.score_record import ScoreRecord
 from s2sbench.core.scoring import ContinuationScore
-from s2sbench.scores.records import (
-    STORE_HEADER,
-    check_first_line,
-    crc,
-    parse_line,
-    record_from_entry,
-)
+from s2sbench.scores.records import STORE_HEADER, crc
+from s2sbench.scores.store_reader import scan_store
 
 STORE_NAME = "scores.jsonl"
 LOCK_NAME = ".s2sbench.lock"
@@ -115,34 +110,11 @@ class ScoreStore:
             ) from None
 
     def _load(self, path: Path, raw: bytes) -> tuple[int | None, bool]:
-        """Read every record; the offset to cut a torn last line at, and whether a newline is due.
-
-        The first line must be the header, or (a store written before the
-        header existed) a record with a valid checksum: anything else is a file
-        s2sbench did not write, refused untouched.
-        """
-        lines = raw.split(b"\n")
-        first = lines[0].rstrip(b"\r")
-        if first != STORE_HEADER.encode():
-            check_first_line(path, first)
-        offset = 0
-        for number, line in enumerate(lines, start=1):
-            is_last = number == len(lines) or (number == len(lines) - 1 and not lines[-1])
-            start, offset = offset, offset + len(line) + 1
-            if (number == 1 and first == STORE_HEADER.encode()) or not line.strip():
-                continue
-            entry = parse_line(line)
-            if entry is None:
-                if is_last and number > 1:
-                    return start, False
-                raise StoreError(
-                    "damaged record (checksum mismatch)",
-                    where=f"{path}:{number}",
-                    hint="the store was edited or corrupted; move it away to start afresh",
-                )
-            record = record_from_entry(entry, f"{path}:{number}")
-            self._records[(entry["model"], entry["key"])] = record
-        return None, not raw.endswith(b"\n")
+        """Load every record; where to cut a torn last line, and whether a newline is due."""
+        scan = scan_store(path, raw)
+        for stored in scan.scores:
+            self._records[(stored.model, stored.key)] = stored.record
+        return scan.torn_at, scan.needs_newline
 
     # -- use ---------------------------------------------------------------------
     def get(self, model: str, key: str) -> ScoreRecord | None:
