@@ -7,6 +7,11 @@ reader opens its file here: without blocking, then ``fstat`` on the open
 descriptor (no window between the check and the open), and only a regular
 file (a symlink to one is fine) is read. Libraries that take a path
 (soundfile, pyarrow) get :func:`require_regular_file` first.
+
+Files s2sbench reads or appends to in an *output* directory (the score store,
+an earlier results.json, the lock) go through :func:`open_regular_fd` and
+:func:`read_regular`, which also refuse a symlink: a link there would redirect
+a write onto a file the user never named. Their errors are ``StoreError``\ s.
 """
 
 from __future__ import annotations
