@@ -228,6 +228,7 @@ def _tiny_vits(folder: Path) -> Path:
 
 
 def test_hf_vits_backend_builds_a_deterministic_set(tmp_path):
+    pytest.importorskip("transformers")  # the hf extra
     from s2sbench.data.tts import get_tts
 
     model = _tiny_vits(tmp_path)

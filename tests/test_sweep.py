@@ -115,6 +115,7 @@ def make_salt_run(root: Path, steps: Sequence[int] = STEPS, tag: str = "x") -> P
 @pytest.fixture(scope="module")
 def gpt2_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Three tiny GPT-2 checkpoints with different weights, named like the reference run."""
+    pytest.importorskip("transformers")  # the hf extra
     import shutil
 
     import torch

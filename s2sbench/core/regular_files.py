@@ -11,7 +11,7 @@ file (a symlink to one is fine) is read. Libraries that take a path
 Files s2sbench reads or appends to in an *output* directory (the score store,
 an earlier results.json, the lock) go through :func:`open_regular_fd` and
 :func:`read_regular`, which also refuse a symlink: a link there would redirect
-a write onto a file the user never named. Their errors are ``StoreError``\ s.
+a write onto a file the user never named; they raise ``StoreError``.
 """
 
 from __future__ import annotations
