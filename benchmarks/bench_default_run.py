@@ -128,7 +128,8 @@ def main() -> None:
         print("|---|---|")
         for name, value in stages.items():
             print(f"| {name} | {value:.1f} |")
-        print(f"| other (start-up, hashing, metrics, tables) | {first - sum(stages.values()):.1f} |")
+        other = first - sum(stages.values())
+        print(f"| other (start-up, hashing, metrics, tables) | {other:.1f} |")
         print(f"| **first run, total** | **{first:.1f}** |")
         print(f"| **repeat run, total** | **{repeat:.1f}** |")
         print(f"\nload average after: {os.getloadavg()[0]:.1f}\n\nthe first run printed:\n")

@@ -116,7 +116,8 @@ def load_pretrained(
     from safetensors import SafetensorError
 
     try:
-        with quiet_load_report(), stage(f"loading {label or Path(str(path)).name}", quiet_libraries=True):
+        name = label or Path(str(path)).name
+        with quiet_load_report(), stage(f"loading {name}", quiet_libraries=True):
             model, info = cls.from_pretrained(str(local or path), **kwargs)
     except SafetensorError as exc:
         raise ModelError(
