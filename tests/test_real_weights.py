@@ -5,7 +5,8 @@ Tiny random models cannot show a dropped BOS (issue 13: Gemma's log-probs double
 accuracy fell to chance), so this tier runs the real model. References are independent of
 s2sbench: the GGUF loaded directly by transformers (``from_pretrained(dir, gguf_file=)``), a
 plain forward of ``tok(context + continuation)``, and lm-eval's ``HFLM`` with its default
-arguments. The equality checks use a few items of each built-in task; the accuracy check
+arguments. The equality checks use the first items of each built-in task and every 25th one
+(every item with ``S2SBENCH_REAL_WEIGHTS_EVERY=1``); the accuracy check
 runs the first 46 English stories. The conversion happens once per cache (CI: once per run), the
 model loads once per session, and a socket guard proves nothing is downloaded.
 
@@ -15,6 +16,8 @@ Select with ``pytest -m real_weights``; skip with ``-m "not real_weights"``.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import os
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -36,7 +39,10 @@ from s2sbench.tasks.registry import BUILTIN_TASKS  # noqa: E402
 pytestmark = pytest.mark.real_weights
 
 BUNDLED_NAME = "bundled:gemma3-270m"
-SUBSET = {"sample_story_en": 2, "sample_story_zh": 2, "sample_cmmlu": 1}  # items per task
+SUBSET = {"sample_story_en": 2, "sample_story_zh": 2, "sample_cmmlu": 1}  # first items per task
+# ... plus every EVERY-th item of each task, spread over the whole suite (subjects, lengths);
+# S2SBENCH_REAL_WEIGHTS_EVERY=1 checks every item of the suite (minutes, not for each CI run).
+EVERY = int(os.environ.get("S2SBENCH_REAL_WEIGHTS_EVERY", "25"))
 DIRECT_TOL = 1e-4  # vs a plain transformers forward of the same weights
 LM_EVAL_TOL = 1e-3  # vs lm-eval HFLM (its own batching and padding)
 
@@ -87,8 +93,10 @@ def direct() -> tuple[Any, Any]:
 @pytest.fixture(scope="session")
 def requests() -> list[ContextRequest]:
     out = []
-    for name, limit in SUBSET.items():
-        task = BUILTIN_TASKS[name].load().limited(limit)
+    for name, first in SUBSET.items():
+        task = BUILTIN_TASKS[name].load()
+        chosen = [i for i in range(len(task)) if i < first or i % EVERY == EVERY - 1]
+        task = dataclasses.replace(task, items=tuple(task.items[i] for i in chosen))
         out += build_requests(task, Condition.T2T, get_template("reference"))
     return out
 
