@@ -4,8 +4,8 @@
 most MAX) and halves it on an out-of-memory exception. Halving alone is enough on a
 GPU, where torch raises; on CPU the kernel usually kills the process instead, and
 nothing can be halved. So the auto size is first computed here: free memory
-(CUDA: ``mem_get_info``; CPU: ``MemAvailable`` of /proc/meminfo, or psutil where that is missing, and a
-cgroup's own limit where the process runs in one) times a safety fraction,
+(CUDA: ``mem_get_info``; CPU: ``MemAvailable`` of /proc/meminfo, or psutil where
+that is missing, and a cgroup's own limit where the process runs in one) times a safety fraction,
 divided by what one row of the longest batch costs.
 
 A row's cost is estimated from the model's config, for inference (no
