@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from s2sbench.core.cell import Cell
 from s2sbench.core.conditions import Condition, parse_conditions
 from s2sbench.core.context_request import ContextRequest
-from s2sbench.core.errors import ModelError
+from s2sbench.core.errors import ConfigError, ModelError
 from s2sbench.core.item import Task
 from s2sbench.core.progress import Progress, show_progress
 from s2sbench.core.provenance import git_hash, versions, wall_clock
@@ -34,6 +34,7 @@ from s2sbench.core.strict_json import json_safe
 from s2sbench.data.task_spec import TaskSpec
 from s2sbench.metrics.accuracy import task_metrics
 from s2sbench.metrics.wer import transcript_error
+from s2sbench.models.default_model import resolve_model
 from s2sbench.models.registry import get_model, parse_model_args
 from s2sbench.models.text_encoding import check_long_context
 from s2sbench.reports import run_files
@@ -182,7 +183,9 @@ class Evaluation:
                 texts = {item.id: item.context_text for item in cell.task.items}
                 asr = transcript_error(texts, cell.records, cell.task.lang)
                 if asr is not None:
-                    metrics.update(asr_error_rate=asr.wer, asr_unit=asr.unit)
+                    metrics.update(
+                        asr_error_rate=asr.wer, asr_unit=asr.unit, empty_transcripts=asr.empty
+                    )
             if self.settings.get("long_context") == "truncate":
                 metrics["truncated_contexts"] = truncated_contexts(cell.records)
             results.setdefault(cell.task.name, {})[cell.condition.value] = metrics
@@ -238,7 +241,7 @@ class Evaluation:
 
 
 def prepare_evaluation(
-    model: str | ScoringModel = "sphinx",
+    model: str | ScoringModel | None = None,
     model_args: str | dict[str, Any] | None = None,
     tasks: Sequence[str] | str = SAMPLE_SUITE,
     conditions: Sequence[str | Condition] | str = ("t2t", "s2t"),
@@ -257,9 +260,18 @@ def prepare_evaluation(
     allow_pickle: bool = False,
     allow_weight_mismatch: bool = False,
     executor: str = "local",
+    use_cache: str | Path | None = None,
 ) -> Evaluation:
-    """Validate the data, build the model and the requests, open the store, find what is left."""
+    """Validate the data, build the model and the requests, open the store, find what is left.
+
+    ``use_cache``: a score store shared across runs (lm-eval's ``--use_cache``): scores of
+    the same requests to the same model are read from it instead of computed, and new ones
+    are added. It is content-keyed like any store, so it never returns a score for other
+    weights, settings, text or audio. With ``output_path`` that folder's store plays this
+    part, so the two cannot be combined.
+    """
     wall_start = time.time()
+    model, model_args = resolve_model(model, model_args)  # None: the bundled cascade
     limit, seed = check_limit(limit), check_seed(seed)
     check_task_names(tasks)
     conds = parse_conditions(list(conditions) if not isinstance(conditions, str) else conditions)
@@ -294,7 +306,13 @@ def prepare_evaluation(
             cells.append(Cell(task, cond, build_requests(task, cond, prompt, hasher)))
     run_files.check_before_run(output_path, cells, skipped, log_samples)
 
-    store = ScoreStore(Path(output_path) if output_path else None)
+    if output_path and use_cache:
+        raise ConfigError(
+            "--use-cache and --output-path both name a score store",
+            hint="drop --use-cache: the output folder's store already resumes and caches",
+        )
+    store_dir = output_path or use_cache
+    store = ScoreStore(Path(store_dir) if store_dir else None)
     pending = [r for c in cells for r in c.requests if store.get(mid, r.key) is None]
     settings = {
         "limit": limit,
@@ -303,6 +321,7 @@ def prepare_evaluation(
         "long_context": long_context,
         "executor": executor,
         "seed": seed,
+        **({"score_cache": str(use_cache)} if use_cache else {}),
     }
     return Evaluation(
         model,
@@ -325,7 +344,7 @@ def prepare_evaluation(
 
 
 def evaluate(
-    model: str | ScoringModel = "sphinx",
+    model: str | ScoringModel | None = None,
     model_args: str | dict[str, Any] | None = None,
     tasks: Sequence[str] | str = SAMPLE_SUITE,
     conditions: Sequence[str | Condition] | str = ("t2t", "s2t"),
@@ -339,7 +358,8 @@ def evaluate(
 
     ``options`` are those of :func:`prepare_evaluation` (data_dir, batch_size,
     device, output_path, limit, log_samples, template, seed, long_audio, long_context,
-    trust_remote_code, allow_pickle, allow_weight_mismatch). With ``output_path`` the raw
+    trust_remote_code, allow_pickle, allow_weight_mismatch, use_cache). ``model=None`` is
+    the bundled default cascade (:mod:`s2sbench.models.default_model`). With ``output_path`` the raw
     scores are appended to ``output_path/scores.jsonl`` as they are computed, so rerunning
     the same call skips finished work; ``results.json`` (and, with
     ``log_samples``, ``samples_<task>_<condition>.jsonl``) are written

@@ -89,6 +89,13 @@ def test_auto_size_is_capped_by_free_memory_before_the_first_forward(
     assert_close(scores(model, requests), want)
     # a batch holds 5 full sequences' worth: 5 pairs, or up to 5 contexts and their endings
     assert model.batcher.size == 5 and max(rows) <= 5
+    # plain auto takes the largest batch the free memory holds, past its starting size
+    monkeypatch.setattr(budget, "available_bytes", lambda device: int(300.5 * row / 0.5))
+    grown = HFCausalLM(str(gpt2_dir), dtype="float32", batch_size="auto", reuse_context=reuse)
+    assert grown.batcher.size == 64  # the start, used while the free memory is unknown
+    rows = record_rows(grown)
+    assert_close(scores(grown, requests), want)
+    assert grown.batcher.size == 300 and len(rows) <= 2  # every request in one batch
     # plenty of memory: the auto maximum is kept; a fixed size is never changed
     monkeypatch.setattr(budget, "available_bytes", lambda device: 1 << 50)
     roomy = HFCausalLM(str(gpt2_dir), dtype="float32", batch_size="auto:16", reuse_context=reuse)

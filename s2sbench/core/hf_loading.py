@@ -88,8 +88,12 @@ def load_pretrained(
     allow_pickle: bool = False,
     attn_implementation: str | None = None,
     allow_weight_mismatch: bool = False,
+    label: str | None = None,
 ) -> Any:
     """``cls.from_pretrained`` after the safety checks; the model in eval mode on ``device``.
+
+    ``label`` names the model in the progress line (default: the folder's name; a GGUF's
+    converted copy is a folder named by a hash, so its adapter passes the user's name).
 
     Weights that do not fit the config (missing, unexpected, another shape) are one
     :class:`ModelError` unless ``allow_weight_mismatch`` (see :func:`check_loading_info`).
@@ -112,7 +116,8 @@ def load_pretrained(
     from safetensors import SafetensorError
 
     try:
-        with quiet_load_report(), stage(f"loading {Path(str(path)).name}", quiet_libraries=True):
+        name = label or Path(str(path)).name
+        with quiet_load_report(), stage(f"loading {name}", quiet_libraries=True):
             model, info = cls.from_pretrained(str(local or path), **kwargs)
     except SafetensorError as exc:
         raise ModelError(

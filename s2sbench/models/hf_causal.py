@@ -108,6 +108,7 @@ class HFCausalLM:
             allow_pickle=allow_pickle,
             attn_implementation=attn_implementation,
             allow_weight_mismatch=allow_weight_mismatch,
+            label=source["pretrained"] if "gguf_sha256" in source else None,
         )
         self.tokenizer = tok = load_preprocessor(
             AutoTokenizer, pretrained, revision=revision, trust_remote_code=trust_remote_code

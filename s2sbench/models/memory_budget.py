@@ -1,11 +1,11 @@
 """How many rows a forward may hold, from the memory free now and the model's cost per token.
 
-``--batch-size auto`` starts from a size and halves it on an out-of-memory
-exception. That is enough on a GPU, where torch raises; on CPU the kernel
-usually kills the process instead, and nothing can be halved. So the auto size
-is first capped here: free memory (CUDA: ``mem_get_info``; CPU:
-``MemAvailable`` of /proc/meminfo, or psutil where that is missing, and a
-cgroup's own limit where the process runs in one) times a safety fraction,
+``--batch-size auto`` takes the largest batch the free memory holds (``auto:MAX``: at
+most MAX) and halves it on an out-of-memory exception. Halving alone is enough on a
+GPU, where torch raises; on CPU the kernel usually kills the process instead, and
+nothing can be halved. So the auto size is first computed here: free memory
+(CUDA: ``mem_get_info``; CPU: ``MemAvailable`` of /proc/meminfo, or psutil where
+that is missing, and a cgroup's own limit where the process runs in one) times a safety fraction,
 divided by what one row of the longest batch costs.
 
 A row's cost is estimated from the model's config, for inference (no
@@ -26,6 +26,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 SAFETY_FRACTION = 0.5  # of the memory free when the run starts
+AUTO_CEILING = 4096  # rows: past this a batch buys no speed, only a longer wait per batch
 
 
 def _meminfo_available(path: Path = Path("/proc/meminfo")) -> int | None:
@@ -97,10 +98,18 @@ def rows_that_fit(
 
 
 def cap_auto_batch(batcher: Any, model: Any, tokens: int, scored: int) -> None:
-    """Lower an ``auto`` batcher's size to what memory allows (never raise a fixed size)."""
+    """Size an ``auto`` batcher to what memory allows: ``auto`` takes the largest batch that
+    fits (up to ``AUTO_CEILING`` rows), ``auto:MAX`` at most MAX; a fixed size never moves.
+    When the free memory cannot be told, the starting size stays and halving guards it."""
     if not batcher.auto:
         return
     fit = rows_that_fit(model, tokens, scored)
+    if fit is not None and not getattr(batcher, "bounded", True):
+        fit = min(fit, AUTO_CEILING)
+        if fit != batcher.size:
+            log.info("batch size auto: %d rows of %d tokens fit the free memory", fit, tokens)
+            batcher.size = fit
+        return
     if fit is not None and fit < batcher.size:
         log.info(
             "batch size auto: %d rows of %d tokens fit the free memory (was %d)",

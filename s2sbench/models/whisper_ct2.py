@@ -80,6 +80,25 @@ class ASRTiming:
             setattr(self, name, getattr(self, name) + value)
 
 
+def model_languages(model_dir: Path) -> tuple[bool, frozenset[str]]:
+    """(multilingual?, the language codes its tokenizer has) of a CTranslate2 Whisper folder."""
+    import json
+
+    try:
+        config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+        vocab = json.loads((model_dir / "tokenizer.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(
+            f"cannot read the Whisper folder's config ({exc})", where=str(model_dir)
+        ) from None
+    multilingual = bool(config.get("lang_ids"))
+    tokens = [t.get("content", "") for t in vocab.get("added_tokens", [])]
+    languages = frozenset(
+        t[2:-2] for t in tokens if t.startswith("<|") and t.endswith("|>") and 2 <= len(t) - 4 <= 3
+    )
+    return multilingual, languages | {"en"}
+
+
 class WhisperCT2ASR:
     """A CTranslate2 Whisper folder as an ASR backend: ``transcribe_many(paths, lang)``."""
 
@@ -89,6 +108,7 @@ class WhisperCT2ASR:
         self,
         model_dir: str | Path,
         device: str = "cpu",
+        device_index: int = 0,
         compute_type: str = "int8",
         batch_size: int = 8,
         long_audio: str = "error",
@@ -109,6 +129,7 @@ class WhisperCT2ASR:
         if int(batch_size) < 1:
             raise ConfigError(f"ASR batch size must be at least 1, not {batch_size}")
         self.device = device
+        self.device_index = int(device_index)
         self.compute_type = compute_type
         self.batch_size = int(batch_size)
         self.long_audio = check_policy(long_audio)
@@ -120,6 +141,7 @@ class WhisperCT2ASR:
         self._fingerprint: dict[str, Any] | None = None
         self.last_timing = ASRTiming()
         self.total_timing = ASRTiming()
+        self.show_progress: bool | None = None  # default of transcribe_many's ``progress``
 
     def fingerprint(self) -> dict[str, Any]:
         """Identity of every transcript this backend produces (also its cache key)."""
@@ -160,6 +182,7 @@ class WhisperCT2ASR:
                     self._model = WhisperModel(
                         str(self.model_dir),
                         device=self.device,
+                        device_index=self.device_index,
                         compute_type=self.compute_type,
                         cpu_threads=self.cpu_threads or available_cores(),
                         local_files_only=True,
@@ -171,12 +194,17 @@ class WhisperCT2ASR:
         return self._model
 
     def unsupported_reason(self, lang: str) -> str | None:
-        """Why this model cannot transcribe ``lang``, or None when it can."""
-        if lang in self.model.supported_languages:
-            return None
-        if not self.model.model.is_multilingual:
-            return f"an English-only Whisper cannot transcribe '{lang}'"
-        return f"Whisper has no language '{lang}'"
+        """Why this model cannot transcribe ``lang``, or None when it can.
+
+        Read from the folder's files, as faster-whisper decides it (a model with
+        ``lang_ids`` is multilingual and knows the languages its tokenizer has a
+        ``<|xx|>`` token for), so asking never loads the model: a rerun whose
+        transcripts are all cached does not pay for it.
+        """
+        multilingual, languages = model_languages(self.model_dir)
+        if not multilingual:
+            return None if lang == "en" else f"an English-only Whisper cannot transcribe '{lang}'"
+        return None if lang in languages else f"Whisper has no language '{lang}'"
 
     def _decoder(self, lang: str) -> BatchDecoder:
         if lang not in self._decoders:
@@ -256,7 +284,8 @@ class WhisperCT2ASR:
         texts: dict[str, list[str | None]] = {}
         done: dict[str, str] = {}
         queue: list[tuple[str, int, np.ndarray]] = []
-        bar = Progress("transcribing (whisper)", len(order), "file", enabled=progress)
+        enabled = self.show_progress if progress is None else progress
+        bar = Progress("transcribing (whisper)", len(order), "file", enabled=enabled)
         try:
             for index, (sha, path) in enumerate(order):
                 start = time.perf_counter()

@@ -32,6 +32,15 @@ is the task's, and every step is deterministic:
   statements; with the retry none does, the Chinese story CER drops from 1.08
   to 0.73 and English is untouched (it never loops). The worst case per window
   is two budgets.
+* **Encoder window.** Whisper was trained on 30-s windows, and by default every
+  window is padded to 30 s (3000 frames), as faster-whisper does. The encoder's cost
+  grows with its frames, and a spoken context of the built-in suite lasts 3 to 15 s,
+  so most of a 30-s encode is padding. ``encoder_window="fit"`` pads each window only
+  to the next multiple of ``fit_step_seconds`` instead: the frame count is a function
+  of the window's own length, so a transcript still never depends on its batch. It
+  is a decoding option like the others: part of the transcript cache key, recorded
+  in results.json. The bundled default uses it; what it costs in error rate is
+  measured by ``benchmarks/bench_default_run.py``.
 * **No-speech gate.** Whisper's own rule, as in openai-whisper and
   faster-whisper: a window whose no-speech probability is above 0.6 while its
   text averages below -1.0 log-prob per token is silence, and its transcript
@@ -67,6 +76,24 @@ class DecodingOptions:
     no_speech_threshold: float | None = 0.6
     log_prob_threshold: float = -1.0
     suppress_blank: bool = True
+    # "full": every window padded to Whisper's 30 s (3000 frames), as it was trained;
+    # "fit": padded only to the next multiple of ``fit_step_seconds`` (see the module notes).
+    encoder_window: str = "full"
+    fit_step_seconds: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.encoder_window not in ("full", "fit"):
+            raise ValueError(f"encoder_window must be full or fit, not '{self.encoder_window}'")
+        if not 0 < self.fit_step_seconds <= 30:
+            raise ValueError("fit_step_seconds must be in (0, 30]")
+
+    def frames(self, seconds: float) -> int:
+        """Encoder frames of a window of ``seconds``: 3000, or its length rounded up to a step."""
+        if self.encoder_window == "full":
+            return WINDOW_FRAMES
+        step = max(2, round(self.fit_step_seconds * 100) // 2 * 2)  # even: the encoder halves it
+        needed = math.floor(max(seconds, 0.0) * 100) + 1
+        return min(WINDOW_FRAMES, math.ceil(needed / step) * step)
 
     def budget(self, seconds: float) -> int:
         """Most tokens a window of ``seconds`` may produce."""
@@ -105,12 +132,12 @@ def compression_ratio(text: str) -> float:
     return len(data) / len(zlib.compress(data)) if data else 0.0
 
 
-def window_features(extractor: Any, samples: np.ndarray) -> np.ndarray:
-    """``[n_mels, 3000]`` log-Mel features of one window (cut or zero-padded to 3000 frames)."""
+def window_features(extractor: Any, samples: np.ndarray, frames: int = WINDOW_FRAMES) -> np.ndarray:
+    """``[n_mels, frames]`` log-Mel features of one window (cut or zero-padded to ``frames``)."""
     from faster_whisper.audio import pad_or_trim
 
     # The extractor appends one frame past the audio; faster-whisper drops it as well.
-    return pad_or_trim(extractor(samples)[..., :-1], WINDOW_FRAMES).astype(np.float32)
+    return pad_or_trim(extractor(samples)[..., :-1], frames).astype(np.float32)
 
 
 class BatchDecoder:
@@ -136,13 +163,30 @@ class BatchDecoder:
         self.tokens_generated = 0  # what decoding cost, before results are cut to their budgets
 
     def decode(self, windows: Sequence[np.ndarray], sample_rate: int) -> list[WindowResult]:
-        """Transcripts of ``windows`` (mono float32 at ``sample_rate``), in order."""
+        """Transcripts of ``windows`` (mono float32 at ``sample_rate``), in order.
+
+        Windows are encoded in groups of equal frame count (one group unless
+        ``encoder_window="fit"``), each frame count a function of the window's own
+        length, so no row is padded for the sake of another.
+        """
+        groups: dict[int, list[int]] = {}
+        for index, window in enumerate(windows):
+            frames = self.options.frames(len(window) / sample_rate)
+            groups.setdefault(frames, []).append(index)
+        results: list[WindowResult | None] = [None] * len(windows)
+        for frames, indices in groups.items():
+            got = self._decode_group([windows[i] for i in indices], frames, sample_rate)
+            for index, result in zip(indices, got):
+                results[index] = result
+        return [r for r in results if r is not None]
+
+    def _decode_group(
+        self, windows: Sequence[np.ndarray], frames: int, sample_rate: int
+    ) -> list[WindowResult]:
         import ctranslate2
 
-        if not windows:
-            return []
         extractor = self.model.feature_extractor
-        features = np.stack([window_features(extractor, w) for w in windows])
+        features = np.stack([window_features(extractor, w, frames) for w in windows])
         budgets = [self.options.budget(len(w) / sample_rate) for w in windows]
         # On the CPU side, so the retry can pick rows out of it on any device.
         encoded = self.model.model.encode(

@@ -55,6 +55,7 @@ NUMERIC_METRICS = {
     "n_pairs",
     "ties",
     "asr_error_rate",
+    "empty_transcripts",
 }
 STARTED_KEYS = ("started_at", "start_date", "started", "start_time")  # ISO 8601, if recorded
 

@@ -17,6 +17,16 @@ def _fmt(value: Any, pct: bool = False) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
+def _asr(metrics: dict[str, Any]) -> str:
+    """The cascade's error rate (WER for English, CER for Chinese) and its empty transcripts."""
+    rate = metrics.get("asr_error_rate")
+    if rate is None:
+        return "-"
+    unit = "CER" if metrics.get("asr_unit") == "char" else "WER"
+    empty = metrics.get("empty_transcripts") or 0
+    return f"{unit} {100 * rate:.1f}" + (f", {empty} empty" if empty else "")
+
+
 def results_table(results: dict[str, dict[str, dict[str, Any]]]) -> Table:
     table = Table(title="s2sbench results", title_justify="left")
     for col in (
@@ -40,7 +50,7 @@ def results_table(results: dict[str, dict[str, dict[str, Any]]]) -> Table:
                 _fmt(m["mean_right_loss"]),
                 _fmt(m["mean_wrong_loss"]),
                 _fmt(m["acc_argmax"], True),
-                _fmt(m.get("asr_error_rate"), True),
+                _asr(m),
             )
     return table
 

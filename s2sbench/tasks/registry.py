@@ -15,12 +15,17 @@ from s2sbench.data.task_spec import TaskSpec, load_task_yaml
 SAMPLES_DIR = Path(__file__).parent / "samples"
 
 
+# 2: 170 English stories, 170 Chinese stories, 176 sCMMLU statements over 16 subjects
+# (version 1 had 46, 46 and 80).
+SAMPLE_SUITE_VERSION = "2"
+
 BUILTIN_TASKS: dict[str, TaskSpec] = {
     "sample_story_en": TaskSpec(
         "sample_story_en",
         "story",
         "en",
         SAMPLES_DIR / "sample_story_en.jsonl",
+        version=SAMPLE_SUITE_VERSION,
         description="Built-in English five-sentence stories, right vs wrong ending.",
         builtin=True,
     ),
@@ -29,6 +34,7 @@ BUILTIN_TASKS: dict[str, TaskSpec] = {
         "story",
         "zh",
         SAMPLES_DIR / "sample_story_zh.jsonl",
+        version=SAMPLE_SUITE_VERSION,
         description="Built-in Chinese five-sentence stories, right vs wrong ending.",
         builtin=True,
     ),
@@ -37,6 +43,7 @@ BUILTIN_TASKS: dict[str, TaskSpec] = {
         "choice",
         "zh",
         SAMPLES_DIR / "sample_cmmlu.jsonl",
+        version=SAMPLE_SUITE_VERSION,
         description="Built-in Chinese knowledge statements, 1 right + 3 wrong continuations.",
         builtin=True,
     ),
