@@ -31,13 +31,14 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 
-def spoken_contexts(task_name: str) -> tuple[list[Path], str]:
-    """The task's context audio files (rendered if needed) and its language."""
+def spoken_contexts(task_name: str, items: int | None = None) -> tuple[list[Path], str]:
+    """The context audio files of the task's first ``items`` items (rendered if needed) and
+    its language."""
     from s2sbench.tasks.registry import BUILTIN_TASKS
     from s2sbench.tasks.sample_audio import ensure_sample_audio
 
     spec = BUILTIN_TASKS[task_name]
-    task = ensure_sample_audio(spec).load()
+    task = ensure_sample_audio(spec).load().limited(items)
     files = list(dict.fromkeys(Path(i.context_audio) for i in task.items if i.context_audio))
     return files, spec.lang
 
@@ -93,6 +94,9 @@ def whisper_runs(
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--task", default="sample_story_en")
+    parser.add_argument(
+        "--items", type=int, default=46, help="first N items (README: 46, suite version 1's size)"
+    )
     parser.add_argument("--whisper", help="a transformers Whisper folder (hf-cascade's ASR)")
     parser.add_argument("--asr-batch-size", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
@@ -100,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from s2sbench.models.asr_backend import audio_seconds
 
-    files, lang = spoken_contexts(args.task)
+    files, lang = spoken_contexts(args.task, args.items)
     audio = sum(audio_seconds(f) for f in files)
     load = os.getloadavg()[0]
     print(f"{args.task}: {len(files)} files, {audio:.1f} s of audio, language {lang}, ", end="")

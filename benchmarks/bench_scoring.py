@@ -56,13 +56,13 @@ TASKS = {"story": ("story pairs", "sample_story_en"), "cmmlu": ("4-option", "sam
 METHODS = ("reference", "lm-eval", "s2sbench", "s2sbench-full", "limit")
 
 
-def text_requests(task_name: str) -> list[Any]:
+def text_requests(task_name: str, items: int | None = None) -> list[Any]:
     from s2sbench.core.conditions import Condition
     from s2sbench.requests.build import build_requests
     from s2sbench.requests.prompts import get_template
     from s2sbench.tasks.registry import BUILTIN_TASKS
 
-    task = BUILTIN_TASKS[task_name].load()
+    task = BUILTIN_TASKS[task_name].load().limited(items)
     return build_requests(task, Condition.T2T, get_template("reference"))
 
 
@@ -164,6 +164,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--gemma", help="Gemma 3 270M: bundled:gemma3-270m, a .gguf or a folder")
     parser.add_argument("--size", choices=sorted(TEXT_SIZES), default="small")
     parser.add_argument("--tasks", default="story,cmmlu")
+    parser.add_argument(
+        "--items",
+        default="story=46,cmmlu=80",
+        help="first N items per workload (the README table's: the size of the suite's version 1)",
+    )
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
@@ -184,13 +189,14 @@ def main(argv: list[str] | None = None) -> None:
         f"{os.cpu_count()} CPUs",
         flush=True,
     )
+    items = {k: int(v) for k, _, v in (x.partition("=") for x in args.items.split(",") if x)}
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench_scoring_") as tmp:
         for label, path, extra in text_models(Path(tmp), args):
             methods = text_methods(path, extra, args)
             for key in args.tasks.split(","):
                 name, task = TASKS[key]
-                requests = text_requests(task)
+                requests = text_requests(task, items.get(key))
                 workload = f"{label}, {name} ({len(requests)} x {len(requests[0].continuations)})"
                 print(f"timing {workload} ...", flush=True)
                 results[workload] = measure(
