@@ -69,8 +69,8 @@ def audio_requests(task_name: str, audio_dir: Path, limit: int) -> list[Any]:
     """S2T requests over the task's first ``limit`` items, each with a 2-4 s tone as its audio."""
     from tiny_audio_models import write_wav
 
+    from s2sbench.core.conditions import Condition
     from s2sbench.requests.build import build_requests
-    from s2sbench.requests.conditions import Condition
     from s2sbench.requests.prompts import get_template
     from s2sbench.tasks.registry import BUILTIN_TASKS
 

@@ -57,8 +57,8 @@ METHODS = ("reference", "lm-eval", "s2sbench", "s2sbench-full", "limit")
 
 
 def text_requests(task_name: str, items: int | None = None) -> list[Any]:
+    from s2sbench.core.conditions import Condition
     from s2sbench.requests.build import build_requests
-    from s2sbench.requests.conditions import Condition
     from s2sbench.requests.prompts import get_template
     from s2sbench.tasks.registry import BUILTIN_TASKS
 

@@ -17,10 +17,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from s2sbench.errors import ConfigError
-from s2sbench.models.base import ContinuationScore
-from s2sbench.requests.build import ContextRequest
-from s2sbench.requests.conditions import Condition
+from s2sbench.plugin import Condition, ConfigError, ContextRequest, ContinuationScore
 
 
 class ContextBigram:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from s2sbench.core.version import __version__
 
 if TYPE_CHECKING:
     from s2sbench.evaluator import EvalResult, evaluate

@@ -15,31 +15,35 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from s2sbench.errors import ConfigError, ModelError
+from s2sbench.core.cell import Cell
+from s2sbench.core.conditions import Condition, parse_conditions
+from s2sbench.core.context_request import ContextRequest
+from s2sbench.core.errors import ConfigError, ModelError
+from s2sbench.core.item import Task
+from s2sbench.core.progress import Progress, show_progress
+from s2sbench.core.provenance import git_hash, versions, wall_clock
+from s2sbench.core.run_options import (
+    check_gate,
+    check_limit,
+    check_seed,
+    check_task_names,
+    limited_task,
+)
+from s2sbench.core.scoring import ContinuationScore, ScoringModel
+from s2sbench.core.strict_json import json_safe
+from s2sbench.data.task_spec import TaskSpec
 from s2sbench.metrics.accuracy import task_metrics
 from s2sbench.metrics.wer import transcript_error
-from s2sbench.models.base import ContinuationScore, ScoringModel
 from s2sbench.models.default_model import resolve_model
 from s2sbench.models.registry import get_model, parse_model_args
 from s2sbench.models.text_encoding import check_long_context
-from s2sbench.progress import Progress, show_progress
-from s2sbench.provenance import git_hash, versions, wall_clock
 from s2sbench.reports import run_files
-from s2sbench.reports.io import json_safe
-from s2sbench.requests.build import (
-    AudioHasher,
-    ContextRequest,
-    build_requests,
-    check_context_audio,
-)
-from s2sbench.requests.conditions import Condition, parse_conditions
+from s2sbench.reports.results import EvalResult, sample_rows
+from s2sbench.requests.build import AudioHasher, build_requests, check_context_audio
 from s2sbench.requests.prompts import PromptTemplate, get_template
-from s2sbench.results import Cell, EvalResult, sample_rows
-from s2sbench.run_options import check_gate, check_limit, check_seed, check_task_names, limited_task
 from s2sbench.scores.item_records import item_records
 from s2sbench.scores.store import ScoreStore, model_id
-from s2sbench.tasks.item import Task
-from s2sbench.tasks.registry import SAMPLE_SUITE, TaskSpec, resolve_tasks
+from s2sbench.tasks.registry import SAMPLE_SUITE, resolve_tasks
 
 T = TypeVar("T")
 

@@ -44,7 +44,7 @@ class HearingModel:
         return "text continuations only" if condition.continuation_is_speech else None
 
     def score(self, requests: Any) -> Iterator[tuple[int, list[Any]]]:
-        from s2sbench.models.base import ContinuationScore
+        from s2sbench.core.scoring import ContinuationScore
 
         for index, request in enumerate(requests):
             size = Path(request.context_audio).stat().st_size if request.context_audio else 1

@@ -24,9 +24,9 @@ from tiny_audio_models import make_qwen2_audio, make_whisper  # noqa: E402
 from tiny_models import make_gpt2  # noqa: E402
 from zoo_requests import s2t_requests, t2t_requests  # noqa: E402
 
+from s2sbench.core.context_request import ContextRequest  # noqa: E402
 from s2sbench.models.hf_audio import HFAudioLM  # noqa: E402
 from s2sbench.models.hf_cascade import HFCascade  # noqa: E402
-from s2sbench.requests.build import ContextRequest  # noqa: E402
 
 # ----------------------------------------------------------------- hf-cascade, token by token
 

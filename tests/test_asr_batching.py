@@ -24,10 +24,10 @@ from test_hf_cascade import count_generate, make_cascade, make_task, run  # noqa
 from tiny_audio_models import make_whisper, write_wav  # noqa: E402
 from tiny_models import make_gpt2  # noqa: E402
 
+from s2sbench.core.conditions import Condition
 from s2sbench.evaluator import evaluate  # noqa: E402
 from s2sbench.models.asr_backend import ASRBackend, Transcripts  # noqa: E402
 from s2sbench.requests.build import build_requests  # noqa: E402
-from s2sbench.requests.conditions import Condition  # noqa: E402
 from s2sbench.requests.prompts import get_template  # noqa: E402
 
 

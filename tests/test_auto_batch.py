@@ -13,13 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import torch
-from test_hf_causal import EN, ZH, make_task, requests_for
-from tiny_models import make_gpt2
 
-import s2sbench.models.memory_budget as budget
-from s2sbench.models.hf_causal import HFCausalLM
-from s2sbench.requests.build import ContextRequest
+torch = pytest.importorskip("torch")  # the hf extra
+
+from test_hf_causal import EN, ZH, make_task, requests_for  # noqa: E402
+from tiny_models import make_gpt2  # noqa: E402
+
+import s2sbench.models.memory_budget as budget  # noqa: E402
+from s2sbench.core.context_request import ContextRequest  # noqa: E402
+from s2sbench.models.hf_causal import HFCausalLM  # noqa: E402
 
 
 @pytest.fixture(scope="module")

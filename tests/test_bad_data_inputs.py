@@ -189,8 +189,8 @@ def test_an_imported_csv_keeps_its_stories(tmp_path: Path, capsys: pytest.Captur
 
 
 def test_output_file_keeps_every_written_path_inside_the_output_folder(tmp_path: Path) -> None:
-    from s2sbench.errors import StoreError
-    from s2sbench.reports.io import output_file
+    from s2sbench.core.errors import StoreError
+    from s2sbench.core.output_files import output_file
 
     root = tmp_path / "out"
     (root / "sub").mkdir(parents=True)
@@ -226,8 +226,8 @@ def test_a_symlinked_samples_file_is_refused_before_anything_is_written(
 def test_the_audio_readers_every_adapter_uses_refuse_a_fifo(tmp_path: Path) -> None:
     """Adapters decode by path (``read_audio``, ``AudioLoader``, ``probe_audio``): a FIFO there
     is an error naming it, not a read that waits forever for a writer."""
+    from s2sbench.core.errors import DataError
     from s2sbench.data.audio import AudioLoader, probe_audio, read_audio
-    from s2sbench.errors import DataError
 
     fifo(tmp_path / "2.wav")
     for read in (probe_audio, lambda p: read_audio(p, RATE), AudioLoader(RATE, 30.0).load):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
-from s2sbench.errors import ConfigError, ModelError
-from s2sbench.models.batching import (
+torch = pytest.importorskip("torch")  # the hf extra
+
+
+from s2sbench.core.errors import ConfigError, ModelError  # noqa: E402
+from s2sbench.models.batching import (  # noqa: E402
     AutoBatcher,
     CannotReuseCache,
     expand_cache,

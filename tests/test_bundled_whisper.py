@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from s2sbench.errors import ModelError
+from s2sbench.core.errors import ModelError
 from s2sbench.models import bundled_whisper, transcript_cache
 from s2sbench.models.bundled_whisper import bundled_whisper_dir
 

@@ -26,7 +26,7 @@ import pytest
 
 from s2sbench import evaluate
 from s2sbench.cli.main import main
-from s2sbench.errors import ConfigError
+from s2sbench.core.errors import ConfigError
 from s2sbench.scores.store import LOCK_NAME, STORE_NAME
 
 TESTS = Path(__file__).resolve().parent

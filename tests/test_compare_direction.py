@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 
 from s2sbench.cli import main as cli_main
+from s2sbench.core.conditions import Condition
+from s2sbench.core.context_request import ContextRequest
+from s2sbench.core.scoring import ContinuationScore
 from s2sbench.evaluator import evaluate
-from s2sbench.models.base import ContinuationScore
 from s2sbench.reports.compare import compare_runs
 from s2sbench.reports.report import write_report
-from s2sbench.requests.build import ContextRequest
-from s2sbench.requests.conditions import Condition
 
 ITEMS = 20
 BASELINE_RIGHT, RUN_RIGHT = 8, 14

@@ -14,13 +14,14 @@ from typing import Any
 
 import pytest
 
+from s2sbench.core.conditions import Condition, parse_conditions
+from s2sbench.core.context_request import ContextRequest
+from s2sbench.core.score_record import ScoreRecord
+from s2sbench.core.scoring import ContinuationScore
 from s2sbench.evaluator import evaluate
 from s2sbench.metrics.context_share import MIN_CONTEXT_GAIN, context_share
-from s2sbench.models.base import ContinuationScore
-from s2sbench.requests.build import ContextRequest, build_requests
-from s2sbench.requests.conditions import Condition, parse_conditions
+from s2sbench.requests.build import build_requests
 from s2sbench.requests.prompts import get_template
-from s2sbench.scores.records import ScoreRecord
 from s2sbench.tasks.registry import BUILTIN_TASKS
 
 TOL = 1e-5

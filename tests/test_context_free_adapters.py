@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from s2sbench.core.conditions import Condition
+from s2sbench.core.item import Item, Task
 from s2sbench.requests.build import build_requests
-from s2sbench.requests.conditions import Condition
 from s2sbench.requests.prompts import get_template
-from s2sbench.tasks.item import Item, Task
 from s2sbench.tasks.registry import BUILTIN_TASKS
 
 TOL = 1e-5
@@ -139,6 +139,7 @@ def test_sphinx_cascade_transcribes_nothing_for_none(monkeypatch) -> None:
 
 
 def test_hf_audio_reads_none_on_its_text_side_from_bos(tmp_path: Path) -> None:
+    pytest.importorskip("transformers")  # the hf extra
     import torch
     from tiny_audio_models import make_qwen2_audio
 

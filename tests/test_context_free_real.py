@@ -19,9 +19,9 @@ pytest.importorskip(
 
 from test_real_weights import DIRECT_TOL, direct, gemma  # noqa: E402,F401
 
+from s2sbench.core.conditions import Condition
 from s2sbench.models.hf_causal import HFCausalLM  # noqa: E402
 from s2sbench.requests.build import build_requests  # noqa: E402
-from s2sbench.requests.conditions import Condition  # noqa: E402
 from s2sbench.requests.prompts import get_template  # noqa: E402
 from s2sbench.tasks.registry import BUILTIN_TASKS  # noqa: E402
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from s2sbench.cli.main import main
+from s2sbench.core.errors import DataError
 from s2sbench.data.csv_layout import CSV_LAYOUTS
 from s2sbench.data.importers import detect_format, import_source
-from s2sbench.errors import DataError
 
 ROWS = {
     "storycloze": ["a.", "b.", "c.", "d.", "right.", "wrong.", "1"],

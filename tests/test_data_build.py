@@ -18,12 +18,12 @@ import soundfile as sf
 from data_samples import cmmlu_csv, story_csv
 
 import s2sbench
+from s2sbench.core.errors import DataError
 from s2sbench.data.build import build_dataset
 from s2sbench.data.info import dataset_info
 from s2sbench.data.layout import attach_continuation_audio, locate_dataset
 from s2sbench.data.reference import read_items
 from s2sbench.data.validate import validate_dataset
-from s2sbench.errors import DataError
 
 
 def _build(src: Path, out: Path, **kw):
@@ -228,6 +228,7 @@ def _tiny_vits(folder: Path) -> Path:
 
 
 def test_hf_vits_backend_builds_a_deterministic_set(tmp_path):
+    pytest.importorskip("transformers")  # the hf extra
     from s2sbench.data.tts import get_tts
 
     model = _tiny_vits(tmp_path)

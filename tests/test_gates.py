@@ -22,7 +22,7 @@ import pytest
 
 import s2sbench
 from s2sbench.cli.main import main
-from s2sbench.errors import ConfigError
+from s2sbench.core.errors import ConfigError
 from s2sbench.models import registry
 from s2sbench.models.registry import MODEL_REGISTRY, get_model
 
@@ -165,6 +165,7 @@ class EvilGPT2(GPT2LMHeadModel):
 @pytest.fixture(scope="module")
 def evil_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny GPT-2 whose config sends ``AutoModelForCausalLM`` to its own Python file."""
+    pytest.importorskip("transformers")  # the hf extra
     from tiny_models import make_gpt2
 
     directory = make_gpt2(tmp_path_factory.mktemp("evil"))
@@ -178,6 +179,7 @@ def evil_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def pickle_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny GPT-2 whose only weights are a pickle (``pytorch_model.bin``)."""
+    pytest.importorskip("transformers")  # the hf extra
     import torch
     from safetensors.torch import load_file
     from tiny_models import make_gpt2

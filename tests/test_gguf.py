@@ -28,7 +28,7 @@ from zoo_requests import t2t_requests  # noqa: E402
 import s2sbench.models.bundled as bundled  # noqa: E402
 import s2sbench.models.gguf as gguf_module  # noqa: E402
 from s2sbench.cli.main import main  # noqa: E402
-from s2sbench.errors import ModelError  # noqa: E402
+from s2sbench.core.errors import ModelError
 from s2sbench.models.hf_causal import HFCausalLM  # noqa: E402
 
 TOL = 1e-5

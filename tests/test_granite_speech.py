@@ -20,9 +20,9 @@ import tiny_granite_models as granite  # noqa: E402
 from tiny_zoo_models import named_tokenizer  # noqa: E402
 from zoo_requests import s2t_requests, scores_of, t2t_requests  # noqa: E402
 
-from s2sbench.errors import ModelError  # noqa: E402
+from s2sbench.core.context_request import ContextRequest
+from s2sbench.core.errors import ModelError
 from s2sbench.models.hf_audio import HFAudioLM  # noqa: E402
-from s2sbench.requests.build import ContextRequest  # noqa: E402
 
 TOL = 1e-5
 

@@ -14,12 +14,13 @@ from tiny_audio_models import make_qwen2_audio, write_wav  # noqa: E402
 from zoo_requests import masked_logprob_sum  # noqa: E402
 
 import s2sbench.data.audio as audio_module  # noqa: E402
-from s2sbench.errors import DataError, ModelError  # noqa: E402
+from s2sbench.core.conditions import Condition
+from s2sbench.core.context_request import ContextRequest
+from s2sbench.core.errors import DataError, ModelError
+from s2sbench.core.item import Item, Task
 from s2sbench.models.hf_audio import HFAudioLM  # noqa: E402
-from s2sbench.requests.build import ContextRequest, build_requests  # noqa: E402
-from s2sbench.requests.conditions import Condition  # noqa: E402
+from s2sbench.requests.build import build_requests
 from s2sbench.requests.prompts import get_template  # noqa: E402
-from s2sbench.tasks.item import Item, Task  # noqa: E402
 
 TOL = 1e-5
 STORIES = (

@@ -13,14 +13,15 @@ pytest.importorskip("transformers")
 from tiny_audio_models import make_whisper, write_wav  # noqa: E402
 from tiny_models import make_gpt2  # noqa: E402
 
+from s2sbench.core.conditions import Condition
+from s2sbench.core.context_request import ContextRequest
+from s2sbench.core.errors import DataError
+from s2sbench.core.item import Item, Task
 from s2sbench.data.audio import read_audio  # noqa: E402
-from s2sbench.errors import DataError  # noqa: E402
 from s2sbench.models.hf_cascade import HFCascade  # noqa: E402
 from s2sbench.models.hf_causal import HFCausalLM  # noqa: E402
-from s2sbench.requests.build import ContextRequest, build_requests  # noqa: E402
-from s2sbench.requests.conditions import Condition  # noqa: E402
+from s2sbench.requests.build import build_requests
 from s2sbench.requests.prompts import get_template  # noqa: E402
-from s2sbench.tasks.item import Item, Task  # noqa: E402
 
 TOL = 1e-5
 

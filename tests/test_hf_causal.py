@@ -10,17 +10,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import torch
-from tiny_models import make_gpt2
 
-from s2sbench.errors import ModelError
-from s2sbench.models.base import ContinuationScore
-from s2sbench.models.batching import CannotReuseCache
-from s2sbench.models.hf_causal import HFCausalLM
-from s2sbench.requests.build import ContextRequest, build_requests
-from s2sbench.requests.conditions import Condition
-from s2sbench.requests.prompts import get_template
-from s2sbench.tasks.item import Item, Task
+torch = pytest.importorskip("torch")  # the hf extra
+
+from tiny_models import make_gpt2  # noqa: E402
+
+from s2sbench.core.conditions import Condition  # noqa: E402
+from s2sbench.core.context_request import ContextRequest  # noqa: E402
+from s2sbench.core.errors import ModelError  # noqa: E402
+from s2sbench.core.item import Item, Task  # noqa: E402
+from s2sbench.core.scoring import ContinuationScore  # noqa: E402
+from s2sbench.models.batching import CannotReuseCache  # noqa: E402
+from s2sbench.models.hf_causal import HFCausalLM  # noqa: E402
+from s2sbench.requests.build import build_requests  # noqa: E402
+from s2sbench.requests.prompts import get_template  # noqa: E402
 
 EN = [
     ("Tom forgot his keys at home.", ("He waited for his sister.", "He flew to the moon.")),
@@ -217,7 +220,7 @@ def test_refuses_speech_conditions_and_keeps_batching_out_of_the_fingerprint(
 
 
 def test_weights_fingerprint_follows_the_content(gpt2_dir: Path, tmp_path: Path) -> None:
-    from s2sbench.models.checkpoint_files import weights_fingerprint
+    from s2sbench.core.checkpoint_files import weights_fingerprint
 
     copy = shutil.copytree(gpt2_dir, tmp_path / "copy")
     assert weights_fingerprint(copy) == weights_fingerprint(gpt2_dir)

@@ -7,6 +7,7 @@ import json
 import pytest
 from data_samples import STORIES_EN, STORY_HEADER, cmmlu_csv, story_csv, write_csv
 
+from s2sbench.core.errors import DataError
 from s2sbench.data.importers import (
     detect_format,
     import_cmmlu_csv,
@@ -17,7 +18,6 @@ from s2sbench.data.importers import (
 )
 from s2sbench.data.layout import rows_to_jsonl
 from s2sbench.data.reference import read_items
-from s2sbench.errors import DataError
 
 
 def test_storycloze_rows_put_the_right_ending_on_the_even_uttid(tmp_path):

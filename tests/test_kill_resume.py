@@ -25,8 +25,8 @@ from typing import Any
 
 from fake_models import HashModel
 
-from s2sbench.models.base import ContinuationScore
-from s2sbench.requests.build import ContextRequest
+from s2sbench.core.context_request import ContextRequest
+from s2sbench.core.scoring import ContinuationScore
 from s2sbench.scores.store import LOCK_NAME, STORE_NAME
 
 TESTS = Path(__file__).resolve().parent

@@ -15,18 +15,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import torch
-from real_gemma import GEMMA, GEMMA_ARGS, needs_gemma
-from test_hf_causal import EN, ZH, make_task, requests_for
-from tiny_models import make_gpt2
-from tiny_window_models import make_window_model
-from transformers import GPT2LMHeadModel
-from transformers.modeling_outputs import CausalLMOutputWithPast
 
-from s2sbench.models.causal_scoring import TokenScorer
-from s2sbench.models.hf_causal import HFCausalLM
-from s2sbench.models.logit_selection import ALL, MASK, TAIL, LogitSelector
-from s2sbench.requests.build import ContextRequest
+torch = pytest.importorskip("torch")  # the hf extra
+pytest.importorskip("transformers")
+
+from real_gemma import GEMMA, GEMMA_ARGS, needs_gemma  # noqa: E402
+from test_hf_causal import EN, ZH, make_task, requests_for  # noqa: E402
+from tiny_models import make_gpt2  # noqa: E402
+from tiny_window_models import make_window_model  # noqa: E402
+from transformers import GPT2LMHeadModel  # noqa: E402
+from transformers.modeling_outputs import CausalLMOutputWithPast  # noqa: E402
+
+from s2sbench.core.context_request import ContextRequest  # noqa: E402
+from s2sbench.models.causal_scoring import TokenScorer  # noqa: E402
+from s2sbench.models.hf_causal import HFCausalLM  # noqa: E402
+from s2sbench.models.logit_selection import ALL, MASK, TAIL, LogitSelector  # noqa: E402
 
 
 @pytest.fixture(scope="module")

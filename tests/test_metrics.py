@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from scipy.stats import binom
 
+from s2sbench.core.scoring import ContinuationScore
 from s2sbench.metrics.accuracy import argmax_correct, pairwise_outcomes, task_metrics
 from s2sbench.metrics.paired_stats import mcnemar_exact, paired_bootstrap
-from s2sbench.models.base import ContinuationScore
 from s2sbench.scores.store import ScoreRecord
 
 

@@ -21,11 +21,11 @@ pytest.importorskip("transformers")
 
 from tiny_models import make_gpt2  # noqa: E402
 
-import s2sbench.file_hashes as file_hashes  # noqa: E402
+import s2sbench.core.file_hashes as file_hashes
 from s2sbench.cli.main import main  # noqa: E402
+from s2sbench.core.checkpoint_files import weights_fingerprint
 from s2sbench.evaluator import evaluate  # noqa: E402
-from s2sbench.models.checkpoint_files import weights_fingerprint  # noqa: E402
-from s2sbench.sweeps.series import (  # noqa: E402
+from s2sbench.reports.sweep_series import (
     COMBINED_SUMMARY_NAME,
     SUMMARIES_DIR,
     SUMMARY_NAME,

@@ -24,10 +24,10 @@ from tiny_audio_models import make_qwen2_audio  # noqa: E402
 from zoo_requests import masked_logprob_sum, s2t_requests, scores_of, t2t_requests  # noqa: E402
 
 import s2sbench.data.audio as audio_module  # noqa: E402
+from s2sbench.core.conditions import Condition
+from s2sbench.core.context_request import ContextRequest
 from s2sbench.models.audio_specs import AUDIO_LM_SPECS  # noqa: E402
 from s2sbench.models.hf_audio import HFAudioLM  # noqa: E402
-from s2sbench.requests.build import ContextRequest  # noqa: E402
-from s2sbench.requests.conditions import Condition  # noqa: E402
 
 TOL = 1e-5
 BUILDERS: dict[str, Callable[[Path], Path]] = {

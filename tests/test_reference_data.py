@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from s2sbench.cli.main import main
+from s2sbench.core.errors import DataError
 from s2sbench.data.reference import read_choice_file, read_story_file
-from s2sbench.errors import DataError
 from s2sbench.tasks.registry import BUILTIN_TASKS, resolve_tasks
 
 

@@ -21,14 +21,14 @@ from typing import Any
 
 import pytest
 
+from s2sbench.core.conditions import Condition
+from s2sbench.core.context_request import ContextRequest
+from s2sbench.core.scoring import ContinuationScore
 from s2sbench.metrics.accuracy import task_metrics
-from s2sbench.models.base import ContinuationScore
-from s2sbench.requests.build import ContextRequest
-from s2sbench.requests.conditions import Condition
+from s2sbench.reports.sweep_series import Point, summary_line
 from s2sbench.scores.store import ScoreRecord
 from s2sbench.sweeps import parse_summary
 from s2sbench.sweeps.run_sweep import sweep
-from s2sbench.sweeps.series import Point, summary_line
 from s2sbench.tasks.registry import BUILTIN_TASKS
 
 LETTERS = ("A", "B", "C", "D")

@@ -19,13 +19,13 @@ from typing import Any
 import pytest
 from test_sweep import make_salt_run
 
+from s2sbench.core.conditions import Condition
+from s2sbench.core.context_request import ContextRequest
+from s2sbench.core.scoring import ContinuationScore
 from s2sbench.evaluator import evaluate
-from s2sbench.models.base import ContinuationScore
 from s2sbench.reports.examples import RAW_TEXT_WARNING
 from s2sbench.reports.report import write_report
 from s2sbench.reports.report_stats import TESTS_EXPLAINED, ci_and_p_disagree
-from s2sbench.requests.build import ContextRequest
-from s2sbench.requests.conditions import Condition
 from s2sbench.sweeps.run_sweep import sweep
 
 SLUR = "XSLURTOKENX"

@@ -17,7 +17,7 @@ from test_sweep import make_salt_run
 
 from s2sbench.cli import main as cli_main
 from s2sbench.evaluator import evaluate
-from s2sbench.results import RESULTS_FORMAT_VERSION
+from s2sbench.reports.results import RESULTS_FORMAT_VERSION
 
 TASKS = "sample_story_en,sample_cmmlu"
 OLD_KEYS = {"results", "degradation", "skipped", "config"}
@@ -56,7 +56,7 @@ def test_versions_come_from_package_metadata_when_a_module_has_none() -> None:
 
     import pocketsphinx
 
-    from s2sbench.provenance import versions
+    from s2sbench.core.provenance import versions
 
     assert not getattr(pocketsphinx, "__version__", None)  # why the metadata is needed
     assert versions()["pocketsphinx"] == version("pocketsphinx") != "?"

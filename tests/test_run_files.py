@@ -21,9 +21,9 @@ import numpy as np
 import pytest
 
 from s2sbench.cli.main import main
-from s2sbench.errors import StoreError
+from s2sbench.core.errors import StoreError
+from s2sbench.core.strict_json import write_json, write_jsonl
 from s2sbench.reports import run_files
-from s2sbench.reports.io import write_json, write_jsonl
 
 MODEL = ["--model", "fake_models:HashModel"]
 BASE = [*MODEL, "--tasks", "sample_story_en", "--conditions", "t2t", "--limit", "6"]

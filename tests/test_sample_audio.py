@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from s2sbench.paths import cache_root
-from s2sbench.tasks.registry import TaskSpec
+from s2sbench.core.paths import cache_root
+from s2sbench.data.task_spec import TaskSpec
 from s2sbench.tasks.sample_audio import ensure_sample_audio, render_task_audio
 
 STORY = "Tom baked bread. It smelled good."

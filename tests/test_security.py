@@ -25,9 +25,9 @@ import pytest
 import soundfile as sf
 
 from s2sbench.cli.main import main
+from s2sbench.core.checkpoint_files import check_checkpoint_dir
+from s2sbench.core.errors import DataError, ModelError
 from s2sbench.data.audio import check_contained
-from s2sbench.errors import DataError, ModelError
-from s2sbench.models.checkpoint_files import check_checkpoint_dir
 from s2sbench.requests.build import AudioHasher
 from s2sbench.scores.store import STORE_NAME
 

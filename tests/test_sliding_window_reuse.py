@@ -13,15 +13,17 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import torch
-from real_gemma import GEMMA, GEMMA_ARGS, needs_gemma
-from test_hf_causal import EN, ZH, make_task, requests_for
-from tiny_window_models import ARCHITECTURES, WINDOW, window_model_factory
 
-from s2sbench.models.batching import CannotReuseCache, pad_rows, positions_from_mask
-from s2sbench.models.hf_causal import HFCausalLM
-from s2sbench.models.kv_reuse import expand_cache, reuse_limit
-from s2sbench.requests.build import ContextRequest
+torch = pytest.importorskip("torch")  # the hf extra
+
+from real_gemma import GEMMA, GEMMA_ARGS, needs_gemma  # noqa: E402
+from test_hf_causal import EN, ZH, make_task, requests_for  # noqa: E402
+from tiny_window_models import ARCHITECTURES, WINDOW, window_model_factory  # noqa: E402
+
+from s2sbench.core.context_request import ContextRequest  # noqa: E402
+from s2sbench.models.batching import CannotReuseCache, pad_rows, positions_from_mask  # noqa: E402
+from s2sbench.models.hf_causal import HFCausalLM  # noqa: E402
+from s2sbench.models.kv_reuse import expand_cache, reuse_limit  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from s2sbench.data.layout import atomic_write_bytes
+from s2sbench.core.atomic_write import write_atomic_bytes
+from s2sbench.core.conditions import Condition
+from s2sbench.core.item import Item, Task
 from s2sbench.data.render import DEFAULT_LOUDNESS_DBFS, render_wav
 from s2sbench.data.tts import get_tts
 from s2sbench.metrics.wer import corpus_wer, wer
@@ -14,9 +16,7 @@ from s2sbench.models.ngram import NGramModelAdapter, NGramScorer
 from s2sbench.models.sphinx_asr import SphinxTranscriber
 from s2sbench.models.sphinx_cascade import SphinxCascade
 from s2sbench.requests.build import build_requests
-from s2sbench.requests.conditions import Condition
 from s2sbench.requests.prompts import get_template
-from s2sbench.tasks.item import Item, Task
 from s2sbench.tasks.sample_audio import SAMPLE_RATE
 
 SENTENCES = {
@@ -33,7 +33,7 @@ def wavs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     for uttid, text in SENTENCES.items():
         out[uttid] = folder / f"{uttid}.wav"
         samples, rate = tts.synthesize(text, "en")
-        atomic_write_bytes(
+        write_atomic_bytes(
             out[uttid], render_wav(samples, rate, SAMPLE_RATE, DEFAULT_LOUDNESS_DBFS)
         )
     return out

@@ -9,7 +9,7 @@ import pytest
 from fake_models import HashModel
 
 from s2sbench import evaluate
-from s2sbench.errors import StoreError
+from s2sbench.core.errors import StoreError
 from s2sbench.scores.store import STORE_NAME, ScoreStore
 
 TASKS = ["sample_story_en", "sample_cmmlu"]

@@ -25,9 +25,9 @@ from fake_models import HashModel
 
 from s2sbench import evaluate
 from s2sbench.cli.main import main
-from s2sbench.errors import StoreError
-from s2sbench.reports import dir_lock
-from s2sbench.reports.dir_lock import lock_directory
+from s2sbench.core import dir_lock
+from s2sbench.core.dir_lock import lock_directory
+from s2sbench.core.errors import StoreError
 from s2sbench.scores.records import STORE_HEADER, crc
 from s2sbench.scores.store import LOCK_NAME, STORE_NAME, ScoreStore
 

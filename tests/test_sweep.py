@@ -25,15 +25,15 @@ from typing import Any
 import pytest
 
 from s2sbench.cli import main as cli_main
-from s2sbench.errors import ConfigError, StoreError
-from s2sbench.models.base import ContinuationScore
+from s2sbench.core.conditions import Condition
+from s2sbench.core.context_request import ContextRequest
+from s2sbench.core.errors import ConfigError, StoreError
+from s2sbench.core.scoring import ContinuationScore
 from s2sbench.models.registry import RUNTIME_KEYS, get_model
-from s2sbench.requests.build import ContextRequest
-from s2sbench.requests.conditions import Condition
+from s2sbench.reports.sweep_series import Point, summary_line
 from s2sbench.sweeps import find_checkpoints, parse_step, parse_summary
 from s2sbench.sweeps.lock import sweep_lock
 from s2sbench.sweeps.run_sweep import MARKER_NAME, sweep
-from s2sbench.sweeps.series import Point, summary_line
 
 TESTS_DIR = Path(__file__).resolve().parent
 STEPS = (100, 200, 300)
@@ -115,6 +115,7 @@ def make_salt_run(root: Path, steps: Sequence[int] = STEPS, tag: str = "x") -> P
 @pytest.fixture(scope="module")
 def gpt2_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Three tiny GPT-2 checkpoints with different weights, named like the reference run."""
+    pytest.importorskip("transformers")  # the hf extra
     import shutil
 
     import torch

@@ -22,10 +22,10 @@ from test_model_zoo import BUILDERS  # noqa: E402
 from tiny_models import make_gpt2  # noqa: E402
 from zoo_requests import s2t_requests, t2t_requests  # noqa: E402
 
+from s2sbench.core.context_request import ContextRequest
 from s2sbench.data.audio import read_audio  # noqa: E402
 from s2sbench.models.hf_audio import HFAudioLM  # noqa: E402
 from s2sbench.models.hf_causal import HFCausalLM  # noqa: E402
-from s2sbench.requests.build import ContextRequest  # noqa: E402
 
 TOL = 1e-4
 
@@ -202,10 +202,10 @@ def unit_parts(tmp_path_factory: pytest.TempPathFactory, zoo_wavs: list[Path]) -
 
 
 def spoken_requests(zoo_wavs: list[Path], condition: str) -> list[ContextRequest]:
+    from s2sbench.core.conditions import Condition
+    from s2sbench.core.item import Item, Task
     from s2sbench.requests.build import build_requests
-    from s2sbench.requests.conditions import Condition
     from s2sbench.requests.prompts import get_template
-    from s2sbench.tasks.item import Item, Task
 
     item = Item(
         "0", "en", "The cat sat.", ("It slept.", "It flew."), 0, zoo_wavs[0], tuple(zoo_wavs[1:3])

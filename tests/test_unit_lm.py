@@ -21,17 +21,19 @@ from tiny_unit_models import (  # noqa: E402
     make_unit_lm,
 )
 
+from s2sbench.core.conditions import Condition
+from s2sbench.core.context_request import ContextRequest
+from s2sbench.core.errors import ModelError
 from s2sbench.data.audio import read_audio  # noqa: E402
 from s2sbench.data.layout import task_yaml_text  # noqa: E402
 from s2sbench.data.render import DEFAULT_LOUDNESS_DBFS, render_wav  # noqa: E402
+from s2sbench.data.task_spec import load_task_yaml
 from s2sbench.data.tts.base import get_tts  # noqa: E402
-from s2sbench.errors import ModelError  # noqa: E402
 from s2sbench.models.speech_units import deduplicate  # noqa: E402
 from s2sbench.models.unit_lm import UnitLM  # noqa: E402
-from s2sbench.requests.build import ContextRequest, build_requests  # noqa: E402
-from s2sbench.requests.conditions import Condition  # noqa: E402
+from s2sbench.requests.build import build_requests
 from s2sbench.requests.prompts import get_template  # noqa: E402
-from s2sbench.tasks.registry import BUILTIN_TASKS, load_task_yaml  # noqa: E402
+from s2sbench.tasks.registry import BUILTIN_TASKS
 
 TOL = 1e-5
 K = 24

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from s2sbench.core.errors import DataError, ModelError
 from s2sbench.data.render import DEFAULT_LOUDNESS_DBFS, render_wav
 from s2sbench.data.tts import get_tts
-from s2sbench.errors import DataError, ModelError
 from s2sbench.metrics.wer import corpus_wer, wer
 from s2sbench.tasks.registry import BUILTIN_TASKS
 from s2sbench.tasks.sample_audio import SAMPLE_RATE

@@ -10,10 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from s2sbench.requests.build import ContextRequest, build_requests
-from s2sbench.requests.conditions import Condition
+from s2sbench.core.conditions import Condition
+from s2sbench.core.context_request import ContextRequest
+from s2sbench.core.item import Item, Task
+from s2sbench.requests.build import build_requests
 from s2sbench.requests.prompts import get_template
-from s2sbench.tasks.item import Item, Task
 
 STORIES = (
     ("The cat sat on the mat.", ("It was happy.", "It flew to the moon.", "Then it slept.")),

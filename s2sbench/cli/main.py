@@ -13,12 +13,12 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn, TypeVar
 
-from s2sbench import __version__
 from s2sbench.cli.ray_args import add_executor_args, executor_kwargs
 from s2sbench.cli.signals import Terminated, sigterm_raises, stopped_line
-from s2sbench.errors import ConfigError, S2SBenchError
+from s2sbench.core.errors import ConfigError, S2SBenchError
+from s2sbench.core.run_options import parse_limit, parse_seed
+from s2sbench.core.version import __version__
 from s2sbench.models.default_model import DEFAULT_MODEL, DEFAULT_MODEL_ARGS
-from s2sbench.run_options import parse_limit, parse_seed
 
 T = TypeVar("T")
 
@@ -188,7 +188,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     executor, executor_args = executor_kwargs(args)
     use_cache = None if args.no_cache else args.use_cache
     if use_cache is None and args.model is None and not args.output_path and not args.no_cache:
-        from s2sbench.paths import cache_root
+        from s2sbench.core.paths import cache_root
 
         use_cache = str(cache_root() / "scores")  # the default run: a repeat is read back
     result = evaluate(

@@ -10,7 +10,7 @@ import argparse
 import math
 from typing import Any
 
-from s2sbench.errors import ConfigError
+from s2sbench.core.errors import ConfigError
 from s2sbench.executors import EXECUTORS
 
 RAY_OPTIONS = ("replicas", "gpus_per_replica", "cpus_per_replica", "ray_address", "shard_size")
@@ -65,8 +65,9 @@ def add_executor_args(parser: argparse.ArgumentParser) -> None:
 
 def executor_kwargs(args: argparse.Namespace) -> tuple[str, dict[str, Any] | None]:
     """``(executor, executor_args)`` for ``evaluate``; Ray options with ``local`` are an error."""
-    given = {name: getattr(args, name, None) for name in RAY_OPTIONS}
-    given = {name: value for name, value in given.items() if value is not None}
+    given: dict[str, Any] = {
+        name: value for name in RAY_OPTIONS if (value := getattr(args, name, None)) is not None
+    }
     if args.executor == "local":
         if given:
             flags = ", ".join("--" + name.replace("_", "-") for name in given)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from s2sbench.errors import ConfigError
+from s2sbench.core.errors import ConfigError
 
 
 def _count(value: str) -> int:
@@ -102,9 +102,9 @@ def add_compare_parser(sub: argparse._SubParsersAction) -> None:
 def cmd_compare(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from s2sbench.core.strict_json import write_json
     from s2sbench.reports.compare import compare_runs, comparison_table, default_labels
-    from s2sbench.reports.io import write_json
-    from s2sbench.sweeps.series import is_sweep_dir, load_sweep
+    from s2sbench.reports.sweep_series import is_sweep_dir, load_sweep
 
     if len(args.result_dirs) < 2:
         raise ConfigError("compare needs at least two directories")

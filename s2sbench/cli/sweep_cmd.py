@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from s2sbench.cli.ray_args import add_executor_args, executor_kwargs
-from s2sbench.errors import S2SBenchError
+from s2sbench.core.errors import S2SBenchError
 
 
 def add_sweep_parser(sub: argparse._SubParsersAction) -> None:

@@ -22,8 +22,8 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from s2sbench.data.files import require_regular_file
-from s2sbench.errors import ConfigError, DataError
+from s2sbench.core.errors import ConfigError, DataError
+from s2sbench.core.regular_files import require_regular_file
 
 LongAudioPolicy = Literal["error", "truncate", "chunk"]
 LONG_AUDIO_POLICIES = ("error", "truncate", "chunk")

@@ -22,12 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from s2sbench.core.atomic_write import write_atomic_bytes
+from s2sbench.core.errors import ConfigError, DataError
+from s2sbench.core.file_hashes import hash_file
 from s2sbench.data.importers import import_source
 from s2sbench.data.layout import (
     AUDIO_DIR,
     JSONL_NAME,
     TASK_YAML,
-    atomic_write_bytes,
     clear_dataset,
     context_wav_name,
     continuation_wav_name,
@@ -36,11 +38,10 @@ from s2sbench.data.layout import (
     rows_to_jsonl,
     task_yaml_text,
 )
-from s2sbench.data.manifest import compute_manifest, sha256_file, write_manifest
+from s2sbench.data.manifest import compute_manifest, write_manifest
 from s2sbench.data.reference import CHOICE_LETTERS, read_items
 from s2sbench.data.render import DEFAULT_LOUDNESS_DBFS, render_wav
 from s2sbench.data.tts import get_tts
-from s2sbench.errors import ConfigError, DataError
 
 PLAN_NAME = ".build.json"
 
@@ -75,7 +76,7 @@ def _init_worker(
     sample_rate: int,
     loudness: float,
 ) -> None:
-    from s2sbench.progress import show_progress
+    from s2sbench.core.progress import show_progress
 
     with show_progress(False):  # the parent's bar counts the texts; workers load silently
         backend = get_tts(tts, voice, **tts_args)
@@ -181,14 +182,14 @@ def build_dataset(
     if fmt_used == "jsonl":
         read_items(kind, source, lang)  # story pairs etc., reported with the source's lines
     name = name or out.name
-    from s2sbench.progress import show_progress
+    from s2sbench.core.progress import show_progress
 
     with show_progress(progress):  # an HF TTS model's loading
         backend = get_tts(tts, voice, **tts_args)
     build = {
         "kind": kind,
         "language": lang,
-        "source": {"file": source.name, "sha256": sha256_file(source), "format": fmt_used},
+        "source": {"file": source.name, "sha256": hash_file(source), "format": fmt_used},
         "tts": backend.info(),
         "sample_rate": sample_rate,
         "loudness_dbfs": loudness_dbfs,
@@ -200,10 +201,10 @@ def build_dataset(
     (out / AUDIO_DIR).mkdir(parents=True, exist_ok=True)
     remove_partials(out)
     remove_partials(out / AUDIO_DIR)
-    atomic_write_bytes(out / PLAN_NAME, json.dumps(build).encode("utf-8"))
-    atomic_write_bytes(out / JSONL_NAME, rows_to_jsonl(rows))
+    write_atomic_bytes(out / PLAN_NAME, json.dumps(build).encode("utf-8"))
+    write_atomic_bytes(out / JSONL_NAME, rows_to_jsonl(rows))
     description = f"Spoken {kind} set built from {source.name} with {tts}"
-    atomic_write_bytes(out / TASK_YAML, task_yaml_text(name, kind, lang, description).encode())
+    write_atomic_bytes(out / TASK_YAML, task_yaml_text(name, kind, lang, description).encode())
     read_items(kind, out / JSONL_NAME, lang)  # the output must read back: fail before the audio
 
     all_jobs = plan_jobs(rows, kind, speak)
@@ -249,7 +250,7 @@ def _run_jobs(
     and global state). Where spawning cannot work (a script read from stdin),
     the pool breaks and the remaining texts are spoken in this process.
     """
-    from s2sbench.progress import Progress
+    from s2sbench.core.progress import Progress
 
     workers = max(1, min(jobs or os.cpu_count() or 1, len(pending)))
     state = {"written": 0}
@@ -259,7 +260,7 @@ def _run_jobs(
     def store(index: int, job: _Job, wav: bytes) -> None:
         for rel in job.dests:
             if not (out / rel).is_file():
-                atomic_write_bytes(out / rel, wav)
+                write_atomic_bytes(out / rel, wav)
                 state["written"] += 1
                 if on_file is not None:
                     on_file(out / rel)

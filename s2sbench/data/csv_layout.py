@@ -14,9 +14,9 @@ import io
 import re
 from pathlib import Path
 
-from s2sbench.data.files import read_regular_bytes
+from s2sbench.core.errors import DataError
+from s2sbench.core.regular_files import read_regular_bytes
 from s2sbench.data.jsonl import UTF16_BOMS
-from s2sbench.errors import DataError
 
 STORY_COLUMNS = (
     "InputSentence1",

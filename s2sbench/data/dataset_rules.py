@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from s2sbench.core.errors import DataError
+from s2sbench.core.item import Item
 from s2sbench.data.jsonl import iter_jsonl, require_text, require_uttid
-from s2sbench.errors import DataError
-from s2sbench.tasks.item import Item
 
 CHOICE_LETTERS = ("A", "B", "C", "D")
 PAIR_HINT = "rows 2k and 2k+1 (by uttid) are the right and the wrong ending of one story"

@@ -22,6 +22,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from s2sbench.core.errors import DataError
 from s2sbench.data.csv_layout import (
     CMMLU_COLUMNS,
     CSV_LAYOUTS,
@@ -33,7 +34,6 @@ from s2sbench.data.csv_layout import (
 from s2sbench.data.csv_layout import read_csv as _read_csv
 from s2sbench.data.jsonl import read_jsonl, require_text, require_uttid
 from s2sbench.data.reference import CHOICE_LETTERS
-from s2sbench.errors import DataError
 
 __all__ = [
     "CMMLU_COLUMNS",

@@ -13,13 +13,13 @@ from typing import Any
 
 import soundfile as sf
 
+from s2sbench.core.file_hashes import hash_file
 from s2sbench.data.layout import (
     attach_continuation_audio,
     context_wav_name,
     locate_dataset,
     read_manifest,
 )
-from s2sbench.data.manifest import sha256_file
 from s2sbench.data.reference import read_items
 
 
@@ -44,7 +44,7 @@ def dataset_info(root: Path) -> dict[str, Any]:
     # spoken context, counted (and timed) once.
     wavs = [layout.audio_dir / context_wav_name(u) for i in items for u in i.meta["uttids"]]
     present = [p for p in wavs if p.is_file()]
-    distinct = {sha256_file(p): p for p in present}
+    distinct = {hash_file(p): p for p in present}
     spoken_cont = [p for i in items for p in (i.continuation_audio or ())]
     probes = {p: _probe(p) for p in [*present, *spoken_cont]}
     context = [x[0] for p in distinct.values() if (x := probes[p]) and x[0]]

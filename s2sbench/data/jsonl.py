@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from s2sbench.data.files import open_regular
-from s2sbench.errors import DataError
+from s2sbench.core.errors import DataError
+from s2sbench.core.regular_files import open_regular
 
 JSONL_HINT = "check --data-dir or the task's jsonl path"
 ONE_OBJECT = "each line must be one JSON object"

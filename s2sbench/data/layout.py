@@ -17,14 +17,14 @@ choice row ``<uttid>_c0..c3.wav`` speak options A-D.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from s2sbench.data.files import read_regular_bytes
-from s2sbench.errors import DataError
-from s2sbench.tasks.item import Item
+from s2sbench.core.atomic_write import remove_stale_temps
+from s2sbench.core.errors import DataError
+from s2sbench.core.item import Item
+from s2sbench.core.regular_files import read_regular_bytes
 
 JSONL_NAME = "data.jsonl"
 AUDIO_DIR = "audio"
@@ -41,24 +41,13 @@ def continuation_wav_name(item_id: int | str, index: int) -> str:
     return f"{item_id}_c{index}.wav"
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary name in the same folder, then rename.
-
-    A build killed mid-write leaves only a ``.part`` file, never a truncated
-    file under the final name, so "the file exists" means "the file is whole".
-    """
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.part-{os.getpid()}")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
 def remove_partials(folder: Path) -> int:
-    """Delete leftover ``.part`` files of an interrupted build; returns how many."""
-    count = 0
+    """Delete the temp files an interrupted build left in ``folder``; returns how many.
+
+    Those of :func:`~s2sbench.core.atomic_write.write_atomic_bytes` whose writer is
+    gone, and the ``.<name>.part-<pid>`` files of builds by s2sbench 0.1.
+    """
+    count = len(remove_stale_temps(Path(folder)))
     for tmp in Path(folder).glob(".*.part-*"):
         tmp.unlink(missing_ok=True)
         count += 1
@@ -108,10 +97,6 @@ class DatasetLayout:
     jsonl: Path
     audio_dir: Path
 
-    @property
-    def manifest_path(self) -> Path:
-        return self.root / MANIFEST_NAME
-
 
 def read_manifest(root: Path) -> dict[str, Any] | None:
     path = Path(root) / MANIFEST_NAME
@@ -132,7 +117,7 @@ def read_manifest(root: Path) -> dict[str, Any] | None:
 
 def locate_dataset(root: Path) -> DatasetLayout:
     """Find the JSONL, audio folder, kind and language of the dataset in ``root``."""
-    from s2sbench.tasks.registry import load_task_yaml
+    from s2sbench.data.task_spec import load_task_yaml
 
     root = Path(root)
     if not root.is_dir():

@@ -8,7 +8,6 @@ can prove a published set is the one that was built.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter
 from pathlib import Path
@@ -16,17 +15,11 @@ from typing import Any
 
 import soundfile as sf
 
-from s2sbench.data.layout import AUDIO_DIR, JSONL_NAME, MANIFEST_NAME, TASK_YAML, atomic_write_bytes
+from s2sbench.core.atomic_write import write_atomic_bytes
+from s2sbench.core.file_hashes import hash_file
+from s2sbench.data.layout import AUDIO_DIR, JSONL_NAME, MANIFEST_NAME, TASK_YAML
 
 FORMAT = "s2sbench-dataset/1"
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def wav_duration(path: Path) -> float:
@@ -73,7 +66,7 @@ def compute_manifest(
     continuation: list[float] = []
     for rel in dataset_files(root):
         path = root / rel
-        entry: dict[str, Any] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
+        entry: dict[str, Any] = {"sha256": hash_file(path), "bytes": path.stat().st_size}
         if rel.endswith(".wav"):
             entry["duration_s"] = round(wav_duration(path), 4)
             (continuation if "_c" in Path(rel).stem else context).append(entry["duration_s"])
@@ -104,5 +97,5 @@ def manifest_bytes(manifest: dict[str, Any]) -> bytes:
 
 def write_manifest(root: Path, manifest: dict[str, Any]) -> Path:
     path = Path(root) / MANIFEST_NAME
-    atomic_write_bytes(path, manifest_bytes(manifest))
+    write_atomic_bytes(path, manifest_bytes(manifest))
     return path

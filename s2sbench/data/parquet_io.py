@@ -20,7 +20,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from s2sbench.data.files import read_regular_bytes, require_regular_file
+from s2sbench.core.atomic_write import write_atomic_bytes
+from s2sbench.core.errors import ConfigError, DataError
+from s2sbench.core.regular_files import read_regular_bytes, require_regular_file
 from s2sbench.data.hf_readme import MARKER, readme_text
 from s2sbench.data.jsonl import read_jsonl
 from s2sbench.data.layout import (
@@ -28,7 +30,6 @@ from s2sbench.data.layout import (
     JSONL_NAME,
     MANIFEST_NAME,
     TASK_YAML,
-    atomic_write_bytes,
     clear_dataset,
     context_wav_name,
     continuation_wav_name,
@@ -38,7 +39,6 @@ from s2sbench.data.layout import (
     task_yaml_text,
 )
 from s2sbench.data.manifest import compute_manifest, manifest_bytes
-from s2sbench.errors import ConfigError, DataError
 
 AUDIO_COLUMNS = ("audio", "continuation_audio")
 
@@ -133,7 +133,7 @@ def export_parquet(root: Path, out: Path, split: str = "test") -> Path:
     (out / "data").mkdir(parents=True, exist_ok=True)
     buffer = pa.BufferOutputStream()
     pq.write_table(table, buffer)
-    atomic_write_bytes(target, buffer.getvalue().to_pybytes())
+    write_atomic_bytes(target, buffer.getvalue().to_pybytes())
     readme = readme_text(
         name=layout.name,
         kind=layout.kind,
@@ -143,7 +143,7 @@ def export_parquet(root: Path, out: Path, split: str = "test") -> Path:
         features=features,
         rate=rate,
     )
-    atomic_write_bytes(out / "README.md", readme.encode("utf-8"))
+    write_atomic_bytes(out / "README.md", readme.encode("utf-8"))
     return target
 
 
@@ -262,18 +262,18 @@ def import_parquet(
                         "plain <name>.wav",
                         "fix the 'path' of the audio cells",
                     )
-                atomic_write_bytes(out / AUDIO_DIR / name, cell["bytes"])
+                write_atomic_bytes(out / AUDIO_DIR / name, cell["bytes"])
         records.append({k: v for k, v in row.items() if k not in AUDIO_COLUMNS and v is not None})
-    atomic_write_bytes(out / JSONL_NAME, rows_to_jsonl(records))
+    write_atomic_bytes(out / JSONL_NAME, rows_to_jsonl(records))
     name = meta.get("name") or out.name
     yaml_text = meta.get("task_yaml") or task_yaml_text(
         name, kind, lang, f"Imported from {src.name}"
     )
-    atomic_write_bytes(out / TASK_YAML, yaml_text.encode("utf-8"))
+    write_atomic_bytes(out / TASK_YAML, yaml_text.encode("utf-8"))
     stored = meta.get("manifest") or {}
     build = stored.get("build") or {"source": {"file": src.name, "format": "parquet"}}
     manifest = compute_manifest(
         out, name=str(stored.get("name", name)), kind=kind, lang=lang, rows=records, build=build
     )
-    atomic_write_bytes(out / MANIFEST_NAME, manifest_bytes(manifest))
+    write_atomic_bytes(out / MANIFEST_NAME, manifest_bytes(manifest))
     return out

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from s2sbench.core.item import Item
 from s2sbench.data.dataset_rules import CHOICE_LETTERS, parse_dataset
-from s2sbench.tasks.item import Item
 
 __all__ = ["CHOICE_LETTERS", "read_choice_file", "read_items", "read_story_file"]
 

@@ -12,7 +12,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from s2sbench.errors import DataError
+from s2sbench.core.errors import DataError
 
 DEFAULT_LOUDNESS_DBFS = -20.0
 PEAK_CEILING_DBFS = -1.0

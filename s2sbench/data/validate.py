@@ -18,8 +18,10 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
+from s2sbench.core.errors import DataError
+from s2sbench.core.file_hashes import hash_file
+from s2sbench.core.regular_files import require_regular_file
 from s2sbench.data.dataset_rules import CHOICE_LETTERS, Row, parse_dataset
-from s2sbench.data.files import require_regular_file
 from s2sbench.data.layout import (
     MANIFEST_NAME,
     DatasetLayout,
@@ -28,8 +30,7 @@ from s2sbench.data.layout import (
     locate_dataset,
     read_manifest,
 )
-from s2sbench.data.manifest import dataset_files, sha256_file
-from s2sbench.errors import DataError
+from s2sbench.data.manifest import dataset_files
 
 FULL_SCALE = 32767 / 32768
 CLIP_MIN_SAMPLES = 3  # fewer full-scale samples than this is a loud peak, not clipping
@@ -195,7 +196,7 @@ class _Checker:
                 self.add(path, "listed in manifest.json but missing")
             elif not path.is_file():
                 self.add(path, "listed in manifest.json but not a regular file")
-            elif sha256_file(path) != (entry.get("sha256") if isinstance(entry, dict) else None):
+            elif hash_file(path) != (entry.get("sha256") if isinstance(entry, dict) else None):
                 self.add(
                     path,
                     "manifest hash mismatch: sha256 differs from manifest.json "

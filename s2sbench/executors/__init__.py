@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from s2sbench.errors import ConfigError
-from s2sbench.models.base import ContinuationScore
-from s2sbench.requests.build import ContextRequest
+from s2sbench.core.context_request import ContextRequest
+from s2sbench.core.errors import ConfigError
+from s2sbench.core.scoring import ContinuationScore
 
 EXECUTORS = ("local", "ray")
 

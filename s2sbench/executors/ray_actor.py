@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from s2sbench.models.base import ContinuationScore
-from s2sbench.requests.build import ContextRequest
+from s2sbench.core.context_request import ContextRequest
+from s2sbench.core.scoring import ContinuationScore
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ class ScoringReplica:
     def score(
         self, unit: int, spec: ModelSpec, requests: Sequence[ContextRequest]
     ) -> ShardResult | ShardFailure:
-        from s2sbench.progress import show_progress
+        from s2sbench.core.progress import show_progress
 
         try:
             with show_progress(False):  # the driver's bar counts; replicas load and score quietly

@@ -21,13 +21,13 @@ from typing import Any
 import ray
 from ray.exceptions import ObjectLostError, RayActorError, RayTaskError, WorkerCrashedError
 
-from s2sbench import errors
-from s2sbench.errors import ConfigError, ModelError
+from s2sbench.core import errors
+from s2sbench.core.context_request import ContextRequest
+from s2sbench.core.errors import ConfigError, ModelError
+from s2sbench.core.scoring import ContinuationScore
 from s2sbench.executors.ray_actor import ModelSpec, ScoringReplica, ShardFailure, ShardResult
 from s2sbench.executors.ray_setup import PoolOptions, connect, plugin_env
 from s2sbench.executors.scheduling import Shard, ShardQueue, auto_shard_size
-from s2sbench.models.base import ContinuationScore
-from s2sbench.requests.build import ContextRequest
 
 log = logging.getLogger(__name__)
 

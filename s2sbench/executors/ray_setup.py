@@ -16,7 +16,7 @@ from typing import Any
 
 import ray
 
-from s2sbench.errors import ConfigError
+from s2sbench.core.errors import ConfigError
 from s2sbench.models.registry import MODEL_REGISTRY
 
 
@@ -50,7 +50,7 @@ def connect(options: PoolOptions, local_cpus: int) -> bool:
     if ray.is_initialized():
         return False
     address = options.address or os.environ.get("RAY_ADDRESS") or None
-    quiet = {"logging_level": logging.WARNING}
+    quiet: dict[str, Any] = {"logging_level": logging.WARNING}
     try:
         if address is not None:
             ray.init(address=address, **quiet)

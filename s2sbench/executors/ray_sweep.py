@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from s2sbench.core.context_request import ContextRequest
+from s2sbench.core.scoring import ContinuationScore
 from s2sbench.executors import import_ray_pool
 from s2sbench.executors.ray_actor import ModelSpec
-from s2sbench.models.base import ContinuationScore
 from s2sbench.models.registry import parse_model_args
-from s2sbench.requests.build import ContextRequest
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from s2sbench.errors import ModelError
+from s2sbench.core.errors import ModelError
 
 #: Shards per replica when the shard size is chosen automatically: enough that
 #: fast replicas pick up the slack of slow ones, few enough that each shard

@@ -17,13 +17,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from s2sbench.core.conditions import Condition
 from s2sbench.metrics.accuracy import item_correct, pairwise_outcomes
 from s2sbench.metrics.context_share import context_share
 from s2sbench.metrics.paired_stats import mcnemar_exact, paired_bootstrap
-from s2sbench.requests.conditions import Condition
 
 if TYPE_CHECKING:
-    from s2sbench.results import Cell
+    from s2sbench.core.cell import Cell
     from s2sbench.scores.store import ScoreRecord
 
 CONDITION_PAIRS = ((Condition.T2T, Condition.S2T), (Condition.T2S, Condition.S2S))

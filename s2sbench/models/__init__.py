@@ -6,7 +6,7 @@ metrics. Heavy libraries (torch, transformers) are imported only by the
 adapters that need them, when they are built.
 """
 
-from s2sbench.models.base import ContinuationScore, ScoringModel
+from s2sbench.core.scoring import ContinuationScore, ScoringModel
 from s2sbench.models.registry import MODEL_REGISTRY, get_model, parse_model_args
 
 __all__ = ["MODEL_REGISTRY", "ContinuationScore", "ScoringModel", "get_model", "parse_model_args"]

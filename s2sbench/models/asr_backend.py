@@ -17,15 +17,15 @@ Nothing here imports torch: the pocketsphinx cascade uses it too.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from s2sbench.errors import ModelError
-from s2sbench.requests.build import ContextRequest
-from s2sbench.requests.conditions import Condition
+from s2sbench.core.conditions import Condition
+from s2sbench.core.context_request import ContextRequest
+from s2sbench.core.errors import ModelError
+from s2sbench.core.file_hashes import hash_file
 from s2sbench.requests.prompts import REFERENCE_JOINER
 
 
@@ -44,14 +44,6 @@ class ASRBackend(Protocol):
         ``joiner`` joins the pieces of audio the backend had to cut into windows (None:
         the language's joiner)."""
         ...
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def audio_seconds(path: Path) -> float:
@@ -84,7 +76,7 @@ class Transcripts:
     def _key(self, path: Path, lang: str, joiner: str) -> tuple[str, str, str]:
         if path not in self._hashes:
             try:
-                self._hashes[path] = file_sha256(path)
+                self._hashes[path] = hash_file(path)
             except OSError as exc:
                 raise ModelError(f"cannot read audio for ASR: {path} ({exc.strerror})") from None
         return self._hashes[path], lang, joiner

@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from s2sbench.errors import ConfigError, ModelError
+from s2sbench.core.errors import ConfigError, ModelError
 
 BUNDLED_WHISPER = "bundled:whisper-base"
 BACKENDS = ("auto", "transformers", "faster-whisper")

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from s2sbench.errors import ModelError
+from s2sbench.core.errors import ModelError
 from s2sbench.models.audio_families import granite_speech, phi4_multimodal, voxtral
 
 
@@ -38,12 +38,10 @@ class AudioLMSpec:
     ``set_audio_mode`` switches the model per batch between its audio and text
     behaviour (Granite Speech: a LoRA adapter for audio input only; batches never
     mix the two conditions).
-    ``verified`` says how the entry was checked (shown by ``docs/models.md``).
     """
 
     model_type: str
     model_class: str
-    processor_class: str
     audio_kwarg: str
     audio_token: str
     placeholder: str
@@ -55,13 +53,11 @@ class AudioLMSpec:
     encode_s2t: Callable[..., tuple[list[int], list[list[int]], dict[str, Any]]] | None = None
     check_loaded: Callable[[Any, str], None] | None = None
     set_audio_mode: Callable[[Any, bool], None] | None = None
-    verified: str = "tiny random instance in tests"
 
 
 QWEN2_AUDIO = AudioLMSpec(
     model_type="qwen2_audio",
     model_class="Qwen2AudioForConditionalGeneration",
-    processor_class="Qwen2AudioProcessor",
     audio_kwarg="audio",
     audio_token="<|AUDIO|>",
     placeholder="<|audio_bos|><|AUDIO|><|audio_eos|>",
@@ -73,7 +69,6 @@ QWEN2_AUDIO = AudioLMSpec(
 AUDIO_FLAMINGO3 = AudioLMSpec(
     model_type="audioflamingo3",
     model_class="AudioFlamingo3ForConditionalGeneration",
-    processor_class="AudioFlamingo3Processor",
     audio_kwarg="audio",
     audio_token="<sound>",
     placeholder="<sound>",
@@ -82,14 +77,9 @@ AUDIO_FLAMINGO3 = AudioLMSpec(
     feature_keys=("input_features", "input_features_mask"),
 )
 
-_OMNI_VERIFIED = (
-    "tiny random thinker, checks (a)(b)(c) in CI stage 2 (its processor needs torchvision)"
-)
-
 QWEN2_5_OMNI_THINKER = AudioLMSpec(
     model_type="qwen2_5_omni_thinker",
     model_class="Qwen2_5OmniThinkerForConditionalGeneration",
-    processor_class="Qwen2_5OmniProcessor",
     audio_kwarg="audio",
     audio_token="<|AUDIO|>",
     placeholder="<|audio_bos|><|AUDIO|><|audio_eos|>",
@@ -97,13 +87,11 @@ QWEN2_5_OMNI_THINKER = AudioLMSpec(
     max_seconds=30.0,
     feature_keys=("input_features", "feature_attention_mask"),
     mrope=True,
-    verified=_OMNI_VERIFIED,
 )
 
 QWEN3_OMNI_MOE_THINKER = AudioLMSpec(
     model_type="qwen3_omni_moe_thinker",
     model_class="Qwen3OmniMoeThinkerForConditionalGeneration",
-    processor_class="Qwen3OmniMoeProcessor",
     audio_kwarg="audio",
     audio_token="<|audio_pad|>",
     placeholder="<|audio_start|><|audio_pad|><|audio_end|>",
@@ -111,13 +99,11 @@ QWEN3_OMNI_MOE_THINKER = AudioLMSpec(
     max_seconds=30.0,
     feature_keys=("input_features", "feature_attention_mask"),
     mrope=True,
-    verified=_OMNI_VERIFIED,
 )
 
 PHI4_MULTIMODAL = AudioLMSpec(
     model_type="phi4_multimodal",
     model_class="Phi4MultimodalForCausalLM",
-    processor_class="Phi4MultimodalProcessor",
     audio_kwarg="audio",
     audio_token="<|endoftext11|>",
     placeholder="<|endoftext11|>",
@@ -130,7 +116,6 @@ PHI4_MULTIMODAL = AudioLMSpec(
 GEMMA3N = AudioLMSpec(
     model_type="gemma3n",
     model_class="Gemma3nForConditionalGeneration",
-    processor_class="Gemma3nProcessor",
     audio_kwarg="audio",
     audio_token="<audio_soft_token>",
     placeholder="<audio_soft_token>",  # the processor writes "\n\n<boa>" + 188 tokens + "<eoa>\n\n"
@@ -142,7 +127,6 @@ GEMMA3N = AudioLMSpec(
 VOXTRAL = AudioLMSpec(
     model_type="voxtral",
     model_class="VoxtralForConditionalGeneration",
-    processor_class="VoxtralProcessor",
     audio_kwarg="audio",  # unused: the processor takes no audio with plain text (see voxtral.py)
     audio_token="[AUDIO]",
     placeholder="[BEGIN_AUDIO][AUDIO]",  # fingerprint only; ids are built by encode_s2t
@@ -155,7 +139,6 @@ VOXTRAL = AudioLMSpec(
 GRANITE_SPEECH = AudioLMSpec(
     model_type="granite_speech",
     model_class="GraniteSpeechForConditionalGeneration",
-    processor_class="GraniteSpeechProcessor",
     audio_kwarg="audio",
     audio_token="<|audio|>",
     placeholder="<|audio|>",
@@ -167,8 +150,6 @@ GRANITE_SPEECH = AudioLMSpec(
     embed_rows=granite_speech.embed_audio_rows,
     check_loaded=granite_speech.check_audio_adapter,
     set_audio_mode=granite_speech.use_audio_adapter,
-    verified="tiny random instance with and without its audio LoRA adapter, checks (a)(b)(c) "
-    "in CI stage 2 (its feature extractor needs torchaudio)",
 )
 
 AUDIO_LM_SPECS: dict[str, AudioLMSpec] = {

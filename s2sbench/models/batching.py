@@ -22,7 +22,7 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
-from s2sbench.errors import ConfigError, ModelError
+from s2sbench.core.errors import ConfigError, ModelError
 
 # Their home is kv_reuse; adapters and tests import them from here too.
 from s2sbench.models.kv_reuse import CannotReuseCache, expand_cache  # noqa: F401

@@ -15,10 +15,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from s2sbench.errors import ModelError
-from s2sbench.file_hashes import file_sha256, hash_file
-from s2sbench.paths import cache_root
-from s2sbench.progress import stage
+from s2sbench.core.errors import ModelError
+from s2sbench.core.file_hashes import file_sha256, hash_file
+from s2sbench.core.paths import cache_root
+from s2sbench.core.progress import stage
 
 BUNDLED_PREFIX = "bundled:"
 

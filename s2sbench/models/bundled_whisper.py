@@ -28,10 +28,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from s2sbench.errors import ModelError
+from s2sbench.core.errors import ModelError
+from s2sbench.core.paths import cache_root
+from s2sbench.core.progress import stage
 from s2sbench.models.transcript_cache import content_sha256
-from s2sbench.paths import cache_root
-from s2sbench.progress import stage
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable

@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib.util
 from typing import Any
 
-from s2sbench.errors import ConfigError
+from s2sbench.core.errors import ConfigError
 
 DEFAULT_MODEL = "hf-cascade"
 DEFAULT_MODEL_ARGS = "asr=bundled:whisper-base,lm=bundled:gemma3-270m,asr_encoder_window=fit"

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from s2sbench.models.checkpoint_files import resolve_local_dir, weights_fingerprint
-from s2sbench.models.hf_loading import load_preprocessor, load_pretrained
+from s2sbench.core.checkpoint_files import resolve_local_dir, weights_fingerprint
+from s2sbench.core.hf_loading import load_preprocessor, load_pretrained
 
 
 def load_lm_and_tokenizer(

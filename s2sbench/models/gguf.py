@@ -24,12 +24,12 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from s2sbench.errors import ModelError
-from s2sbench.file_hashes import file_sha256
+from s2sbench.core.checkpoint_files import resolve_local_dir
+from s2sbench.core.errors import ModelError
+from s2sbench.core.file_hashes import file_sha256
+from s2sbench.core.paths import cache_root
+from s2sbench.core.progress import stage
 from s2sbench.models.bundled import BUNDLED_PREFIX, bundled_gguf
-from s2sbench.models.checkpoint_files import resolve_local_dir
-from s2sbench.paths import cache_root
-from s2sbench.progress import stage
 
 log = logging.getLogger(__name__)
 

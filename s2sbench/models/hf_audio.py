@@ -44,8 +44,18 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from s2sbench.core.checkpoint_files import resolve_local_dir, weights_fingerprint
+from s2sbench.core.conditions import Condition
+from s2sbench.core.context_request import ContextRequest
+from s2sbench.core.errors import ConfigError, ModelError
+from s2sbench.core.hf_loading import (
+    LazyModel,
+    dtype_name,
+    load_config,
+    load_preprocessor,
+    model_max_length,
+)
 from s2sbench.data.audio import AudioLoader, check_policy
-from s2sbench.errors import ConfigError, ModelError
 from s2sbench.models.audio_families.inputs import (
     RopeState,
     check_processor,
@@ -55,14 +65,6 @@ from s2sbench.models.audio_families.inputs import (
 from s2sbench.models.audio_forward import AudioForward
 from s2sbench.models.audio_specs import AudioLMSpec, spec_for
 from s2sbench.models.batching import AutoBatcher, CannotReuseCache
-from s2sbench.models.checkpoint_files import resolve_local_dir, weights_fingerprint
-from s2sbench.models.hf_loading import (
-    LazyModel,
-    dtype_name,
-    load_config,
-    load_preprocessor,
-    model_max_length,
-)
 from s2sbench.models.kv_reuse import reuse_limit
 from s2sbench.models.memory_budget import cap_auto_batch
 from s2sbench.models.text_encoding import check_long_context, with_truncation
@@ -73,8 +75,6 @@ from s2sbench.models.token_scoring import (
     score_units,
     scores_by_request,
 )
-from s2sbench.requests.build import ContextRequest
-from s2sbench.requests.conditions import Condition
 
 log = logging.getLogger(__name__)
 

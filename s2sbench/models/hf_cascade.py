@@ -32,14 +32,14 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from s2sbench.core.conditions import Condition
+from s2sbench.core.context_request import ContextRequest
+from s2sbench.core.progress import Progress
+from s2sbench.core.scoring import ContinuationScore
 from s2sbench.data.audio import check_policy
 from s2sbench.models.asr_backend import Transcripts, as_text_requests
 from s2sbench.models.asr_choice import make_recogniser
-from s2sbench.models.base import ContinuationScore
 from s2sbench.models.hf_causal import HFCausalLM
-from s2sbench.progress import Progress
-from s2sbench.requests.build import ContextRequest
-from s2sbench.requests.conditions import Condition
 
 WINDOW = 64  # requests transcribed before their scoring: a killed run loses little ASR work
 

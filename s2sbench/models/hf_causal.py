@@ -26,8 +26,10 @@ from collections.abc import Iterator, Sequence
 from types import SimpleNamespace
 from typing import Any
 
-from s2sbench.errors import ConfigError
-from s2sbench.models.base import ContinuationScore
+from s2sbench.core.conditions import Condition
+from s2sbench.core.context_request import ContextRequest
+from s2sbench.core.errors import ConfigError
+from s2sbench.core.scoring import ContinuationScore
 from s2sbench.models.batching import AutoBatcher, CannotReuseCache
 from s2sbench.models.causal_scoring import TokenScorer
 from s2sbench.models.memory_budget import cap_auto_batch
@@ -38,8 +40,6 @@ from s2sbench.models.text_encoding import (
     encode_request,
 )
 from s2sbench.models.token_scoring import padding_id
-from s2sbench.requests.build import ContextRequest
-from s2sbench.requests.conditions import Condition
 
 log = logging.getLogger(__name__)
 
@@ -71,15 +71,15 @@ class HFCausalLM:
     ):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from s2sbench.models.checkpoint_files import resolve_local_dir, weights_fingerprint
-        from s2sbench.models.gguf import resolve_pretrained
-        from s2sbench.models.hf_loading import (
+        from s2sbench.core.checkpoint_files import resolve_local_dir, weights_fingerprint
+        from s2sbench.core.hf_loading import (
             LazyModel,
             dtype_name,
             load_config,
             load_preprocessor,
             model_max_length,
         )
+        from s2sbench.models.gguf import resolve_pretrained
 
         if padding_side not in ("left", "right"):
             raise ConfigError(f"padding_side must be left or right, not '{padding_side}'")

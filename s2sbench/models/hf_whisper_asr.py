@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from s2sbench.core.checkpoint_files import resolve_local_dir, weights_fingerprint
+from s2sbench.core.errors import ModelError
+from s2sbench.core.hf_loading import load_preprocessor, load_pretrained
 from s2sbench.data.audio import AudioLoader, check_policy
-from s2sbench.errors import ModelError
 from s2sbench.models.batching import AutoBatcher
-from s2sbench.models.checkpoint_files import resolve_local_dir, weights_fingerprint
-from s2sbench.models.hf_loading import load_preprocessor, load_pretrained
 from s2sbench.requests.prompts import REFERENCE_JOINER
 
 Piece = tuple[int, Any]  # (index of the file, samples of one window)

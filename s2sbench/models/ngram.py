@@ -27,9 +27,9 @@ from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 
-from s2sbench.models.base import ContinuationScore
-from s2sbench.requests.build import ContextRequest
-from s2sbench.requests.conditions import Condition
+from s2sbench.core.conditions import Condition
+from s2sbench.core.context_request import ContextRequest
+from s2sbench.core.scoring import ContinuationScore
 
 LOGMATH_TO_NATS = math.log(1.0001)
 OOV_LOGPROB = math.log(1e-7)

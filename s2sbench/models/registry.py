@@ -13,18 +13,17 @@ annotation or a bool default) takes only true/false, 1/0 or yes/no, any case --
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import math
-import re
 import types
 import typing
 from collections.abc import Iterable
 from typing import Any
 
-from s2sbench.errors import ConfigError, ModelError
-from s2sbench.models.base import ScoringModel
-from s2sbench.run_options import GATE_FLAGS
+from s2sbench.core.errors import ConfigError, ModelError
+from s2sbench.core.import_object import import_object
+from s2sbench.core.run_options import GATE_FLAGS
+from s2sbench.core.scoring import ScoringModel
 
 # Run-wide settings every adapter receives (it may ignore them): not model identity.
 RUNTIME_KEYS = (
@@ -40,7 +39,6 @@ RUNTIME_KEYS = (
 TRUE_WORDS = ("true", "1", "yes")
 FALSE_WORDS = ("false", "0", "no")
 BOOL_ANNOTATIONS = {"bool", "bool|None", "None|bool", "Optional[bool]", "typing.Optional[bool]"}
-DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 
 MODEL_REGISTRY: dict[str, str] = {
     "ngram": "s2sbench.models.ngram:NGramModelAdapter",
@@ -150,32 +148,14 @@ def strict_bool(name: str, key: str, value: Any) -> bool:
 
 
 def _import_object(spec: str) -> Any:
-    module_name, _, attr = spec.partition(":")
-    if not DOTTED.fullmatch(module_name) or not re.fullmatch(r"[A-Za-z_]\w*", attr):
-        raise ConfigError(
+    return import_object(
+        spec,
+        bad_name=ConfigError(
             f"--model '{spec}' is neither a known adapter nor a plugin reference",
             hint=f"known: {', '.join(MODEL_REGISTRY)}; a plugin is module:object with an "
             "importable dotted module name, e.g. mypkg.adapters:MyModel",
-        )
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        missing = getattr(exc, "name", None) or module_name
-        hint = (
-            "install the extra: pip install 's2sbench[hf]'"
-            if missing.split(".")[0] in ("torch", "transformers")
-            else "check the module name and that it is importable"
-        )
-        raise ModelError(f"cannot import '{module_name}' ({exc})", hint=hint) from None
-    except Exception as exc:  # the plugin's own code failed while importing
-        raise ModelError(
-            f"importing plugin module '{module_name}' failed ({type(exc).__name__}: {exc})",
-            hint="fix the plugin module",
-        ) from None
-    try:
-        return getattr(module, attr)
-    except AttributeError:
-        raise ModelError(f"module '{module_name}' has no object '{attr}'") from None
+        ),
+    )
 
 
 def _check_model_args(

@@ -16,10 +16,10 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+from s2sbench.core.checkpoint_files import resolve_local_dir, weights_fingerprint
+from s2sbench.core.errors import ModelError
+from s2sbench.core.hf_loading import load_pretrained
 from s2sbench.data.audio import read_audio
-from s2sbench.errors import ModelError
-from s2sbench.models.checkpoint_files import resolve_local_dir, weights_fingerprint
-from s2sbench.models.hf_loading import load_pretrained
 
 SAMPLE_RATE = 16000
 

@@ -32,9 +32,10 @@ from typing import Any
 
 import numpy as np
 
-from s2sbench.errors import ConfigError, ModelError, S2SBenchError
-from s2sbench.models.transcript_cache import TranscriptCache, audio_sha256
-from s2sbench.progress import Progress
+from s2sbench.core.errors import ConfigError, ModelError, S2SBenchError
+from s2sbench.core.file_hashes import hash_file
+from s2sbench.core.progress import Progress
+from s2sbench.models.transcript_cache import TranscriptCache
 
 SAMPLE_RATE = 16000
 DECODER_PRESETS: dict[str, dict[str, Any]] = {
@@ -217,7 +218,7 @@ class SphinxTranscriber:
         shas: dict[Path, str] = {}
         for path in unique:
             try:
-                shas[path] = audio_sha256(path)
+                shas[path] = hash_file(path)
             except OSError as exc:
                 raise ModelError(f"cannot read audio for ASR: {path} ({exc.strerror})") from None
         out: dict[Path, str] = {}

@@ -20,12 +20,12 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from s2sbench.core.conditions import Condition
+from s2sbench.core.context_request import ContextRequest
+from s2sbench.core.scoring import ContinuationScore
 from s2sbench.models.asr_backend import Transcripts
-from s2sbench.models.base import ContinuationScore
 from s2sbench.models.ngram import OOV_LOGPROB, NGramScorer
 from s2sbench.models.sphinx_asr import SphinxTranscriber, decoder_config, default_model_paths
-from s2sbench.requests.build import ContextRequest
-from s2sbench.requests.conditions import Condition
 
 LANGUAGE_NAMES = {"zh": "Chinese", "en": "English"}
 

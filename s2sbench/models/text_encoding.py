@@ -23,9 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from s2sbench.errors import ConfigError, ModelError
-from s2sbench.models.base import ContinuationScore
-from s2sbench.requests.build import ContextRequest
+from s2sbench.core.context_request import ContextRequest
+from s2sbench.core.errors import ConfigError, ModelError
+from s2sbench.core.scoring import ContinuationScore
 
 LONG_CONTEXT_POLICIES = ("error", "truncate")
 PROBE = "a"  # any text: the special tokens a tokenizer adds do not depend on it

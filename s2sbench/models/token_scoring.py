@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from s2sbench.models.base import ContinuationScore
+from s2sbench.core.scoring import ContinuationScore
 from s2sbench.models.batching import AutoBatcher, gather_logprob_sums, pad_rows
 
 Scored = tuple[int, list[ContinuationScore]]

@@ -16,21 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
-from s2sbench.paths import cache_root
-
-
-def audio_sha256(path: Path) -> str:
-    """sha256 of a file's bytes: transcripts are keyed by content, not by name."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
+from s2sbench.core.atomic_write import write_atomic
+from s2sbench.core.file_hashes import hash_file
+from s2sbench.core.paths import cache_root
 
 _known_hashes: dict[tuple[str, int, int, int], str] = {}
 
@@ -44,7 +35,7 @@ def content_sha256(path: Path) -> str:
     stat = Path(path).stat()
     stamp = (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino)
     if stamp not in _known_hashes:
-        _known_hashes[stamp] = audio_sha256(path)
+        _known_hashes[stamp] = hash_file(path)
     return _known_hashes[stamp]
 
 
@@ -73,9 +64,5 @@ class TranscriptCache:
 
     def store(self, sha: str, audio: Path, transcript: str) -> None:
         """Write one transcript atomically (temporary name in the same folder, then rename)."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        target = self.path_for(sha)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         record = {"transcript": transcript, "audio": str(audio), "decoder": self.identity}
-        tmp.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, target)
+        write_atomic(self.path_for(sha), json.dumps(record, ensure_ascii=False))

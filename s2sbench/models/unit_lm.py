@@ -25,10 +25,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from s2sbench.errors import ModelError
+from s2sbench.core.conditions import Condition
+from s2sbench.core.context_request import ContextRequest
+from s2sbench.core.errors import ModelError
+from s2sbench.core.hf_loading import model_max_length
 from s2sbench.models.batching import AutoBatcher
 from s2sbench.models.eager_lm import load_lm_and_tokenizer, loaded_fingerprint
-from s2sbench.models.hf_loading import model_max_length
 from s2sbench.models.speech_units import SpeechUnitEncoder
 from s2sbench.models.text_encoding import tokenizer_special_tokens
 from s2sbench.models.token_scoring import (
@@ -39,8 +41,6 @@ from s2sbench.models.token_scoring import (
     padding_id,
     score_units,
 )
-from s2sbench.requests.build import ContextRequest
-from s2sbench.requests.conditions import Condition
 
 
 class UnitLM:
@@ -90,8 +90,8 @@ class UnitLM:
             allow_weight_mismatch=allow_weight_mismatch,
         )
         self.unit_token = unit_token
-        self.unit_ids = [self._token_id(unit_token.format(i)) for i in range(self.encoder.k)]
-        missing = [i for i, t in enumerate(self.unit_ids) if t is None]
+        found = [self._token_id(unit_token.format(i)) for i in range(self.encoder.k)]
+        missing = [i for i, t in enumerate(found) if t is None]
         if missing:
             raise ModelError(
                 f"the LM's tokenizer has no token '{unit_token.format(missing[0])}' for unit "
@@ -99,6 +99,7 @@ class UnitLM:
                 where=self.pretrained,
                 hint="the centroids' k must match the LM's unit vocabulary; check unit_token=",
             )
+        self.unit_ids = [t for t in found if t is not None]  # all of them: none is missing
         self.markers = {"speech": speech_marker, "text": text_marker}
         self.speech_id = self._token_id(speech_marker)
         self.text_id = self._token_id(text_marker)

@@ -37,11 +37,11 @@ from typing import Any
 
 import numpy as np
 
+from s2sbench.core.errors import ConfigError, ModelError
+from s2sbench.core.progress import Progress, stage
 from s2sbench.data.audio import AudioLoader, check_policy, probe_audio
-from s2sbench.errors import ConfigError, ModelError
 from s2sbench.models.transcript_cache import TranscriptCache, content_sha256
 from s2sbench.models.whisper_ct2_decoding import BatchDecoder, DecodingOptions
-from s2sbench.progress import Progress, stage
 from s2sbench.requests.prompts import REFERENCE_JOINER
 
 SAMPLE_RATE = 16000
@@ -234,7 +234,7 @@ class WhisperCT2ASR:
 
         ``joiner`` glues the 30-s windows of a chunked file (default: the
         language's joiner, a space or nothing for Chinese). ``progress``: show it (default:
-        as the run says, see :mod:`s2sbench.progress`).
+        as the run says, see :mod:`s2sbench.core.progress`).
         """
         joiner = REFERENCE_JOINER.get(lang, " ") if joiner is None else joiner
         unique = list(dict.fromkeys(Path(p) for p in paths))

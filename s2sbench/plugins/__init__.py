@@ -9,7 +9,7 @@ that says why and what to do.
 
 from __future__ import annotations
 
-from s2sbench.errors import ModelError
+from s2sbench.core.errors import ModelError
 
 
 def require_remote_code(trust_remote_code: bool, family: str, pretrained: str) -> None:

@@ -30,14 +30,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from s2sbench.errors import ModelError
-from s2sbench.models.base import ContinuationScore
+from s2sbench.core.conditions import Condition
+from s2sbench.core.context_request import ContextRequest
+from s2sbench.core.errors import ModelError
+from s2sbench.core.scoring import ContinuationScore
 from s2sbench.models.batching import AutoBatcher, positions_from_mask
 from s2sbench.models.eager_lm import load_lm_and_tokenizer, loaded_fingerprint
 from s2sbench.models.token_scoring import Scored, score_units
 from s2sbench.plugins import require_remote_code
-from s2sbench.requests.build import ContextRequest
-from s2sbench.requests.conditions import Condition
 
 AUDIO_START, AUDIO_END = "<audio_start_baichuan>", "<audio_end_baichuan>"
 TRAINABLE_START, TRAINABLE_END = "<trainable_start>", "<trainable_end>"
@@ -57,7 +57,7 @@ def reference_input(request: ContextRequest, continuation: str) -> str:
     reference T2T harness (``first + '<trainable_start> ' + last`` in English).
     """
     if request.context_text is None:
-        context, joiner = request.prefix + audio_span(request.context_audio), ""
+        context, joiner = request.prefix + audio_span(request.spoken_context), ""
     else:
         context, joiner = request.prefix + request.context_text, request.joiner
     return f"{context}{TRAINABLE_START}{joiner}{continuation}{TRAINABLE_END}"

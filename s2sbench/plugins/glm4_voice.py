@@ -26,7 +26,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from s2sbench.errors import ModelError
+from s2sbench.core.conditions import Condition
+from s2sbench.core.context_request import ContextRequest
+from s2sbench.core.errors import ModelError
 from s2sbench.models.audio_families.inputs import split_continuation
 from s2sbench.models.batching import AutoBatcher
 from s2sbench.models.eager_lm import load_lm_and_tokenizer, loaded_fingerprint
@@ -40,8 +42,6 @@ from s2sbench.models.token_scoring import (
     score_units,
 )
 from s2sbench.plugins import require_remote_code
-from s2sbench.requests.build import ContextRequest
-from s2sbench.requests.conditions import Condition
 
 
 class GLMSpeechTokenizer:
@@ -58,7 +58,7 @@ class GLMSpeechTokenizer:
             ) from None
         from transformers import WhisperFeatureExtractor
 
-        from s2sbench.models.hf_loading import pick_device
+        from s2sbench.core.hf_loading import pick_device
 
         self.path = str(path)
         self.model = modeling.WhisperVQEncoder.from_pretrained(path).eval()

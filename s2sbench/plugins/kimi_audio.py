@@ -26,12 +26,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from s2sbench.errors import ModelError
+from s2sbench.core.conditions import Condition
+from s2sbench.core.context_request import ContextRequest
+from s2sbench.core.errors import ModelError
 from s2sbench.models.batching import pad_rows
 from s2sbench.models.token_scoring import Scored, TokenUnit, full_sequence_scores
 from s2sbench.plugins.glm4_voice import AudioTokenLM
-from s2sbench.requests.build import ContextRequest
-from s2sbench.requests.conditions import Condition
 
 CONFIG_KEYS = ("kimia_token_offset", "kimia_media_begin", "kimia_media_end", "kimia_text_blank")
 
@@ -41,6 +41,13 @@ class StreamRequest(TokenUnit):
     """A :class:`TokenUnit` whose context also has a text stream (same length)."""
 
     text: list[int] | None = None
+
+
+def _text_stream(unit: TokenUnit) -> list[int]:
+    """The text stream of a unit this adapter built (every one is a :class:`StreamRequest`)."""
+    if not isinstance(unit, StreamRequest) or unit.text is None:
+        raise TypeError("Kimi-Audio scores only the StreamRequests it builds")
+    return unit.text
 
 
 class KimiAudio(AudioTokenLM):
@@ -108,11 +115,11 @@ class KimiAudio(AudioTokenLM):
             audio = torch.cat([pad, audio], -1)
         return audio
 
-    def _forward(self, units: list[StreamRequest]) -> list[Scored]:
+    def _forward(self, units: list[TokenUnit]) -> list[Scored]:
         """Both streams padded with blanks; the text stream holds blanks under every tail."""
-        rows = [(u, tail) for u in units for tail in u.tails]
+        rows = [(_text_stream(u), tail) for u in units for tail in u.tails]
         text, _, _ = pad_rows(
-            [u.text + [self.blank] * len(t) for u, t in rows], self.blank, "right"
+            [t + [self.blank] * len(tail) for t, tail in rows], self.blank, "right"
         )
         device = self.model.device
         return full_sequence_scores(

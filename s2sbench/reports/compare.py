@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from s2sbench.errors import ConfigError
+from s2sbench.core.errors import ConfigError
 from s2sbench.metrics.degradation import compare_records
 from s2sbench.reports.run_records import RunData, load_run
 

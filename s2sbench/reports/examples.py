@@ -49,8 +49,8 @@ def _task_texts(run: RunData, task: str) -> dict[str, tuple[str, list[str]]]:
     source = info.get("source")
     if not source or not os.path.isfile(source):
         return {}
+    from s2sbench.core.errors import S2SBenchError
     from s2sbench.data.reference import read_items
-    from s2sbench.errors import S2SBenchError
 
     try:
         items = read_items(info.get("kind", "story"), Path(source), info.get("lang", "en"))

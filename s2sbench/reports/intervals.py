@@ -15,12 +15,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from s2sbench.errors import S2SBenchError
+from s2sbench.core.errors import S2SBenchError
 from s2sbench.metrics.accuracy import item_correct
 from s2sbench.metrics.paired_stats import bootstrap_mean
 from s2sbench.reports.run_records import RunData
+from s2sbench.reports.sweep_series import Sweep
 from s2sbench.scores.store import ScoreRecord
-from s2sbench.sweeps.series import Sweep
 
 CI_METHOD = "95% percentile bootstrap over items (2000 resamples, seeded)"
 

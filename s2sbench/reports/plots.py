@@ -32,7 +32,7 @@ from s2sbench.reports.figures import (
     series_style,
 )
 from s2sbench.reports.intervals import CI_METHOD, AccuracyCI, sweep_accuracy_cis
-from s2sbench.sweeps.series import Sweep
+from s2sbench.reports.sweep_series import Sweep
 
 __all__ = ["CHANCE_ACC_PERCENT", "PlotFiles", "plot_run_accuracy", "plot_sweeps"]
 

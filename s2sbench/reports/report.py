@@ -21,8 +21,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from s2sbench import __version__
-from s2sbench.errors import ConfigError
+from s2sbench.core.errors import ConfigError
+from s2sbench.core.version import __version__
 from s2sbench.reports.compare import compare_runs
 from s2sbench.reports.compare import default_labels as _labels
 from s2sbench.reports.examples import example_blocks
@@ -215,7 +215,7 @@ def write_report(
     """
     if fmt not in ("md", "html"):
         raise ConfigError(f"unknown report format '{fmt}'", hint="use --format md or html")
-    from s2sbench.reports.io import write_atomic
+    from s2sbench.core.atomic_write import write_atomic
 
     output = Path(output)
     if fmt == "html":

@@ -22,17 +22,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from s2sbench.errors import ConfigError, StoreError
-from s2sbench.reports.io import (
-    check_output_dir,
-    check_replaceable,
-    output_file,
-    read_regular,
-    write_json,
-    write_jsonl,
-)
-from s2sbench.results import Cell, EvalResult, sample_rows
-from s2sbench.run_options import check_something_to_score
+from s2sbench.core.cell import Cell
+from s2sbench.core.errors import ConfigError, StoreError
+from s2sbench.core.output_files import check_output_dir, output_file
+from s2sbench.core.regular_files import check_replaceable, read_regular
+from s2sbench.core.run_options import check_something_to_score
+from s2sbench.core.strict_json import write_json, write_jsonl
+from s2sbench.reports.results import RESULTS_FORMAT_VERSION, EvalResult, sample_rows
 
 RESULTS_NAME = "results.json"
 # What makes two runs' results comparable cell by cell; everything else in config may differ.
@@ -123,7 +119,7 @@ def results_shape_problem(data: Any) -> str | None:
 
 
 def load_results_file(path: Path) -> dict[str, Any] | None:
-    """``results.json`` as written by ``run`` (checked in shape), or None when there is none.
+    """``results.json`` as written by ``run`` (version and shape checked), or None if absent.
 
     Read without following a link and refusing a FIFO; a file of another shape
     is one clear error naming it, never a crash deep in a report.
@@ -138,6 +134,15 @@ def load_results_file(path: Path) -> dict[str, Any] | None:
             f"cannot parse {path} ({exc})",
             hint="move it away; rerunning 's2sbench run' rewrites it from scores.jsonl",
         ) from None
+    version = data.get("format_version", 1) if isinstance(data, dict) else 1
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise _shape_error(path, f"format_version {version!r} is not a version number")
+    if version > RESULTS_FORMAT_VERSION:
+        raise ConfigError(
+            f"results format {version}, this s2sbench reads formats up to {RESULTS_FORMAT_VERSION}",
+            where=str(path),
+            hint="upgrade s2sbench to read it",
+        )
     problem = results_shape_problem(data)
     if problem:
         raise _shape_error(path, problem)

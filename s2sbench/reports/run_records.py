@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from s2sbench.errors import ConfigError, StoreError
-from s2sbench.models.base import ContinuationScore
+from s2sbench.core.errors import ConfigError, StoreError
+from s2sbench.core.scoring import ContinuationScore
 from s2sbench.reports.run_files import RESULTS_NAME, load_results_file
+from s2sbench.reports.sweep_series import Sweep, is_sweep_dir, load_sweep
 from s2sbench.scores.item_records import merge_parts
 from s2sbench.scores.store import STORE_NAME, ScoreRecord
-from s2sbench.sweeps.series import Sweep, is_sweep_dir, load_sweep
+from s2sbench.scores.store_reader import read_store
 
 
 @dataclass
@@ -70,19 +71,14 @@ class RunData:
             raise ConfigError(f"{self.path} has neither samples nor {STORE_NAME} for {task}")
         mid = self.config.get("model_id")
         found: dict[str, list[ScoreRecord]] = {}
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if not line.strip():
+        for stored in read_store(path):  # checksummed; a torn last line is left out
+            record = stored.record
+            if stored.model != mid or (record.task, record.condition) != (task, condition):
                 continue
-            entry = json.loads(line)
-            if entry.get("model") != mid or entry["task"] != task:
-                continue
-            if entry["condition"] != condition:
-                continue
-            record = ScoreRecord.from_json(entry)
-            parts = found.setdefault(entry["item_id"], [])
+            parts = found.setdefault(record.item_id, [])
             if parts and (record.part is None or any(p.part is None for p in parts)):
                 raise ConfigError(
-                    f"{path} holds several records of item {entry['item_id']} ({task}/{condition})",
+                    f"{path} holds several records of item {record.item_id} ({task}/{condition})",
                     hint="rerun 's2sbench run' with --log-samples so the exact records are logged",
                 )
             parts.append(record)  # parts of an item heard after two different context files
@@ -135,10 +131,10 @@ def load_run(path: str | Path) -> RunData:
             raise ConfigError(f"sweep {path} has no finished checkpoint yet")
         entry, results = last
         return RunData(path / entry["name"], results, sweep)
-    results = load_results_file(path / RESULTS_NAME)  # its shape checked: one clear error
-    if results is None:
+    found = load_results_file(path / RESULTS_NAME)  # its shape checked: one clear error
+    if found is None:
         raise ConfigError(
             f"{path} holds neither results.json nor sweep.json",
             hint="give the --output-path of 's2sbench run' or 's2sbench sweep'",
         )
-    return RunData(path, results)
+    return RunData(path, found)

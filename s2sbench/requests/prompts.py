@@ -18,8 +18,8 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 
-from s2sbench.errors import ConfigError
-from s2sbench.requests.conditions import Condition
+from s2sbench.core.conditions import Condition
+from s2sbench.core.errors import ConfigError
 
 REFERENCE_PREFIX = {
     "en": "Below is a segment of alternating speech and text content: ",

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from s2sbench.errors import StoreError
-from s2sbench.requests.build import ContextRequest
+from s2sbench.core.context_request import ContextRequest
+from s2sbench.core.errors import StoreError
 from s2sbench.scores.store import ScoreRecord
 
 

@@ -21,29 +21,20 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from s2sbench.errors import StoreError
-from s2sbench.models.base import ContinuationScore
-from s2sbench.reports.dir_lock import DirectoryLock, lock_directory
-from s2sbench.reports.io import (
-    check_output_dir,
-    open_regular,
-    read_regular,
-    remove_stale_temps,
-    write_atomic,
-)
-from s2sbench.requests.build import ContextRequest
-from s2sbench.scores.records import (
-    STORE_HEADER,
-    ScoreRecord,
-    check_first_line,
-    crc,
-    parse_line,
-    record_from_entry,
-)
+from s2sbench.core.atomic_write import remove_stale_temps, write_atomic
+from s2sbench.core.context_request import ContextRequest
+from s2sbench.core.dir_lock import DirectoryLock, lock_directory
+from s2sbench.core.errors import StoreError
+from s2sbench.core.output_files import check_output_dir
+from s2sbench.core.regular_files import open_regular_fd, read_regular
+from s2sbench.core.score_record import ScoreRecord
+from s2sbench.core.scoring import ContinuationScore
+from s2sbench.scores.records import STORE_HEADER, crc
+from s2sbench.scores.store_reader import scan_store
 
 STORE_NAME = "scores.jsonl"
 LOCK_NAME = ".s2sbench.lock"
@@ -56,7 +47,7 @@ def model_id(fingerprint: Mapping[str, Any]) -> str:
 
 
 def _append_opener(path: str, flags: int) -> int:
-    return open_regular(Path(path), flags)
+    return open_regular_fd(Path(path), flags)
 
 
 class ScoreStore:
@@ -119,34 +110,11 @@ class ScoreStore:
             ) from None
 
     def _load(self, path: Path, raw: bytes) -> tuple[int | None, bool]:
-        """Read every record; the offset to cut a torn last line at, and whether a newline is due.
-
-        The first line must be the header, or (a store written before the
-        header existed) a record with a valid checksum: anything else is a file
-        s2sbench did not write, refused untouched.
-        """
-        lines = raw.split(b"\n")
-        first = lines[0].rstrip(b"\r")
-        if first != STORE_HEADER.encode():
-            check_first_line(path, first)
-        offset = 0
-        for number, line in enumerate(lines, start=1):
-            is_last = number == len(lines) or (number == len(lines) - 1 and not lines[-1])
-            start, offset = offset, offset + len(line) + 1
-            if (number == 1 and first == STORE_HEADER.encode()) or not line.strip():
-                continue
-            entry = parse_line(line)
-            if entry is None:
-                if is_last and number > 1:
-                    return start, False
-                raise StoreError(
-                    "damaged record (checksum mismatch)",
-                    where=f"{path}:{number}",
-                    hint="the store was edited or corrupted; move it away to start afresh",
-                )
-            record = record_from_entry(entry, f"{path}:{number}")
-            self._records[(entry["model"], entry["key"])] = record
-        return None, not raw.endswith(b"\n")
+        """Load every record; where to cut a torn last line, and whether a newline is due."""
+        scan = scan_store(path, raw)
+        for stored in scan.scores:
+            self._records[(stored.model, stored.key)] = stored.record
+        return scan.torn_at, scan.needs_newline
 
     # -- use ---------------------------------------------------------------------
     def get(self, model: str, key: str) -> ScoreRecord | None:
@@ -171,9 +139,6 @@ class ScoreStore:
                 f"cannot append to {self.directory}/{STORE_NAME} ({exc.strerror})",
                 hint="free disk space or fix permissions, then rerun: finished scores are kept",
             ) from None
-
-    def records(self, model: str, keys: Iterable[str]) -> list[ScoreRecord | None]:
-        return [self._records.get((model, k)) for k in keys]
 
     def close(self) -> None:
         """Flush, fsync and unlock; a failure to do so is a StoreError, never silent."""

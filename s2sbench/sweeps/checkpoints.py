@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from s2sbench.errors import ConfigError
+from s2sbench.core.errors import ConfigError
 
 REFERENCE_STEP_REGEX = r"^ckpt_(?P<index>\d+)_(?P<step>\d+)(?:_|$)"
 

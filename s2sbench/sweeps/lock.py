@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from s2sbench.reports.dir_lock import lock_directory
-from s2sbench.reports.io import remove_stale_temps
-from s2sbench.sweeps.series import (
+from s2sbench.core.atomic_write import remove_stale_temps
+from s2sbench.core.dir_lock import lock_directory
+from s2sbench.reports.sweep_series import (
     COMBINED_SUMMARY_NAME,
     SUMMARIES_DIR,
     SUMMARY_NAME,

@@ -30,13 +30,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from s2sbench.errors import ConfigError
+from s2sbench.core.atomic_write import write_atomic
+from s2sbench.core.errors import ConfigError
+from s2sbench.core.progress import Progress, show_progress
+from s2sbench.core.strict_json import write_json
 from s2sbench.models.registry import parse_model_args
-from s2sbench.progress import Progress, show_progress
-from s2sbench.reports.io import write_atomic, write_json
-from s2sbench.sweeps.checkpoints import Checkpoint, find_checkpoints
-from s2sbench.sweeps.lock import sweep_lock
-from s2sbench.sweeps.series import (
+from s2sbench.reports.sweep_series import (
     COMBINED_SUMMARY_NAME,
     SWEEP_INDEX,
     Point,
@@ -44,6 +43,8 @@ from s2sbench.sweeps.series import (
     load_sweep,
     summary_text,
 )
+from s2sbench.sweeps.checkpoints import Checkpoint, find_checkpoints
+from s2sbench.sweeps.lock import sweep_lock
 from s2sbench.sweeps.summaries import write_summaries
 
 MARKER_NAME = "sweep_checkpoint.json"

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from s2sbench.reports.io import output_file, write_atomic
-from s2sbench.sweeps.series import (
+from s2sbench.core.atomic_write import write_atomic
+from s2sbench.core.output_files import output_file
+from s2sbench.reports.sweep_series import (
     COMBINED_SUMMARY_NAME,
     SUMMARIES_DIR,
     SUMMARY_NAME,

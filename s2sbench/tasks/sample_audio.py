@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from s2sbench.data.layout import atomic_write_bytes
+from s2sbench.core.atomic_write import write_atomic_bytes
+from s2sbench.core.paths import cache_root
+from s2sbench.core.progress import Progress
 from s2sbench.data.render import DEFAULT_LOUDNESS_DBFS, PEAK_CEILING_DBFS, render_wav
+from s2sbench.data.task_spec import TaskSpec
 from s2sbench.data.tts.base import TTSBackend, get_tts
-from s2sbench.paths import cache_root
-from s2sbench.progress import Progress
-from s2sbench.tasks.registry import TaskSpec
 
 SAMPLE_RATE = 16000
 RENDER_VERSION = "2"  # bump when the rendering code changes the samples
@@ -72,7 +72,7 @@ def render_task_audio(
 ) -> RenderReport:
     """Render every missing ``<uttid>.wav`` (one per row) of ``spec`` into its cache folder.
 
-    ``progress``: show it (default: as the run says, see :mod:`s2sbench.progress`); only
+    ``progress``: show it (default: as the run says, see :mod:`s2sbench.core.progress`); only
     contexts with a file missing count, so a fully cached task shows nothing.
     """
     items = spec.load().items
@@ -102,7 +102,7 @@ def render_task_audio(
                 rendered += 1
             for path in paths:
                 if not path.exists():
-                    atomic_write_bytes(path, wav)
+                    write_atomic_bytes(path, wav)
             bar.update(1)
     skipped = len(items) - len(todo)
     manifest = {
@@ -114,7 +114,7 @@ def render_task_audio(
         "settings": render_settings(),
         "files": files,
     }
-    atomic_write_bytes(
+    write_atomic_bytes(
         out / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")
     )
     return RenderReport(out, rendered, skipped)

@@ -9,13 +9,13 @@ render new files rather than reuse old ones.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from s2sbench.errors import ConfigError
+from s2sbench.core.errors import ConfigError
+from s2sbench.core.import_object import import_object
 
 
 @runtime_checkable
@@ -52,14 +52,11 @@ def register_tts(name: str, target: str | Callable[..., TTSBackend]) -> None:
 def _resolve(target: str | Callable[..., TTSBackend]) -> Callable[..., TTSBackend]:
     if not isinstance(target, str):
         return target
-    module_name, _, attr = target.partition(":")
-    try:
-        return getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(
-            f"cannot load TTS backend '{target}' ({exc})",
-            hint="check the module name and that its dependencies are installed",
-        ) from None
+    bad_name = ConfigError(
+        f"cannot load TTS backend '{target}'",
+        hint="a TTS plugin is module:object with an importable dotted module name",
+    )
+    return import_object(target, bad_name=bad_name)
 
 
 def get_tts(name: str = "espeak", voice: str | None = None, **kwargs: Any) -> TTSBackend:

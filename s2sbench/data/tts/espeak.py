@@ -30,7 +30,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from s2sbench.errors import ConfigError, ModelError
+from s2sbench.core.errors import ConfigError, ModelError
 
 AUDIO_OUTPUT_SYNCHRONOUS = 2
 INITIALIZE_DONT_EXIT = 0x8000  # report errors to us instead of exiting the process
@@ -193,8 +193,8 @@ class _Helper:
             current = cls._instance
             # A forked child must not share its parent's pipes: it gets its own helper.
             if current is None or current.pid != os.getpid() or current.proc.poll() is not None:
-                cls._instance = cls()
-            return cls._instance
+                current = cls._instance = cls()
+            return current
 
     def request(self, text: str | None, voice: str, rate_wpm: int) -> tuple[str, Any]:
         assert self.proc.stdin is not None

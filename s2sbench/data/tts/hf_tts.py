@@ -11,32 +11,24 @@ transformers are imported only when the backend is built.
 
 from __future__ import annotations
 
-import hashlib
 import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from s2sbench.errors import ConfigError, ModelError
+from s2sbench.core.checkpoint_files import weights_fingerprint
+from s2sbench.core.errors import ConfigError, ModelError
 
-_MIB = 1 << 20
 
+def _weights_identity(folder: Path) -> str:
+    """Content identity of local weights: config/tokenizer bytes and every weight byte.
 
-def _content_hash(folder: Path) -> str:
-    """Cheap identity of local weights: config bytes + each weight file's size and ends."""
-    digest = hashlib.sha256()
-    for path in sorted(folder.iterdir()):
-        if path.suffix in (".json", ".txt"):
-            digest.update(path.name.encode() + path.read_bytes())
-        elif path.suffix in (".safetensors", ".bin"):
-            size = path.stat().st_size
-            digest.update(f"{path.name}:{size}".encode())
-            with open(path, "rb") as handle:
-                digest.update(handle.read(_MIB))
-                handle.seek(max(0, size - _MIB))
-                digest.update(handle.read(_MIB))
-    return digest.hexdigest()[:16]
+    The same hash the score cache keys checkpoints by (``weights_fingerprint``), so a
+    voice model retrained into the same folder renders new audio.
+    """
+    found = weights_fingerprint(folder)
+    return f"{found['config_sha256']}-{found['weights_sha256']}"
 
 
 class HFTTS:
@@ -62,7 +54,7 @@ class HFTTS:
         import transformers
         from transformers import AutoTokenizer, VitsModel
 
-        from s2sbench.models.hf_loading import load_config, load_preprocessor, load_pretrained
+        from s2sbench.core.hf_loading import load_config, load_preprocessor, load_pretrained
 
         self.voice = str(voice)
         self.seed = int(seed)
@@ -83,7 +75,7 @@ class HFTTS:
         self.model.config.noise_scale = config.noise_scale
         self._torch = torch
         local = Path(self.voice)
-        weights = _content_hash(local) if local.is_dir() else "hub"
+        weights = _weights_identity(local) if local.is_dir() else "hub"
         self.version = f"transformers-{transformers.__version__}/{weights}"
         self.sample_rate = int(self.model.config.sampling_rate)
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from s2sbench.errors import ModelError
+from s2sbench.core.errors import ModelError
 from s2sbench.models.audio_families.inputs import embed_each_audio
 
 AUDIO_KEYS = ("input_features", "input_features_mask")

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from s2sbench.errors import ModelError
+from s2sbench.core.context_request import ContextRequest
+from s2sbench.core.errors import ModelError
 from s2sbench.models.text_encoding import fit_window, split_text, tokenizer_special_tokens
-from s2sbench.requests.build import ContextRequest
 
 if TYPE_CHECKING:
     import numpy as np

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from s2sbench.errors import ModelError
+from s2sbench.core.errors import ModelError
 
 AUDIO_KEYS = ("input_features",)
 BEGIN_AUDIO = "[BEGIN_AUDIO]"

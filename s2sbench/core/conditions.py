@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from s2sbench.errors import ConfigError
+from s2sbench.core.errors import ConfigError
 
 
 class Condition(str, Enum):

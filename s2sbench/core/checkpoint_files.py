@@ -18,8 +18,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from s2sbench.errors import ModelError
-from s2sbench.file_hashes import file_sha256
+from s2sbench.core.errors import ModelError
+from s2sbench.core.file_hashes import file_sha256
 
 SAFE_WEIGHTS = ("*.safetensors",)
 PICKLE_WEIGHTS = ("*.bin", "*.pt", "*.pth", "*.ckpt")
@@ -151,7 +151,7 @@ def weights_fingerprint(path: str | Path | None) -> dict[str, Any]:
 
     Retraining into the same directory, or rewriting one tensor in place, changes the hash,
     so cached scores of the old weights are never reused for the new ones. Weight files are
-    hashed whole through :func:`s2sbench.file_hashes.file_sha256`, which remembers each
+    hashed whole through :func:`s2sbench.core.file_hashes.file_sha256`, which remembers each
     digest by the file's stat identity, so unchanged multi-GB files are not read again.
     """
     if path is None or not Path(path).is_dir():

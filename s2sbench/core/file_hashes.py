@@ -16,12 +16,14 @@ sweeps) never see half an entry; a lost or damaged entry only costs a re-hash.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import os
 import time
 from pathlib import Path
 
-from s2sbench.paths import cache_root
+from s2sbench.core.atomic_write import write_atomic
+from s2sbench.core.errors import StoreError
+from s2sbench.core.paths import cache_root
 
 RACY_SECONDS = 2.0
 BLOCK = 1 << 20
@@ -56,13 +58,8 @@ def _read_entry(entry: Path) -> str | None:
 
 def _write_entry(entry: Path, digest: str) -> None:
     """Best effort: a read-only or full cache means hashing again next time, nothing worse."""
-    tmp = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
-    try:
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(digest + "\n", encoding="ascii")
-        os.replace(tmp, entry)
-    except OSError:
-        tmp.unlink(missing_ok=True)
+    with contextlib.suppress(StoreError):
+        write_atomic(entry, digest + "\n")
 
 
 def hash_file(path: str | Path) -> str:

@@ -12,10 +12,10 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from s2sbench.errors import ConfigError
+from s2sbench.core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from s2sbench.tasks.item import Task
+    from s2sbench.core.item import Task
 
 GATE_FLAGS = {
     "trust_remote_code": "--trust-remote-code",

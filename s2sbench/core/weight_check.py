@@ -16,7 +16,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from s2sbench.errors import ModelError
+from s2sbench.core.errors import ModelError
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from typing import Any
 
 import yaml
 
-from s2sbench.data.files import read_regular_bytes
-from s2sbench.errors import ConfigError, DataError
+from s2sbench.core.errors import ConfigError, DataError
+from s2sbench.core.regular_files import read_regular_bytes
 
 MAX_TASK_FILE_BYTES = 1 << 20
 TASK_HINT = "task files are plain YAML mappings (no tags, anchors or aliases); see docs/tasks.md"

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from s2sbench import __version__
+from s2sbench.core.version import __version__
 
 
 def git_hash() -> str | None:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from s2sbench.errors import ConfigError
+from s2sbench.core.errors import ConfigError
+from s2sbench.reports.run_files import load_results_file
 
 SWEEP_INDEX = "sweep.json"
 SUMMARY_NAME = "results_summary.txt"  # the reference file: one per task and condition
@@ -149,7 +150,9 @@ def load_sweep(root: str | Path) -> Sweep:
     for entry in index.get("checkpoints", []):
         path = root / entry["name"] / "results.json"
         if entry.get("status") == "done" and path.is_file():
-            results[entry["name"]] = json.loads(path.read_text(encoding="utf-8"))
+            found = load_results_file(path)  # checked: version, shape, a regular file
+            if found is not None:
+                results[entry["name"]] = found
     return Sweep(root, index, results)
 
 

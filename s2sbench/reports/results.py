@@ -1,33 +1,23 @@
 """The typed result of an evaluation and the per-item rows of its sample logs.
 
-Kept apart from the evaluator so that reports, sweeps and metrics can read
-results without importing the machinery that produces them.
+Kept apart from the evaluator so that reports and sweeps can read results
+without importing the machinery that produces them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from s2sbench.core.cell import Cell
+from s2sbench.core.conditions import Condition
+from s2sbench.core.context_request import ContextRequest
 from s2sbench.metrics.accuracy import item_correct, pairwise_outcomes
-from s2sbench.requests.build import ContextRequest
-from s2sbench.requests.conditions import Condition
 from s2sbench.scores.store import ScoreRecord
-from s2sbench.tasks.item import Task
 
 # results.json layout version: bumped when a key changes meaning or goes away, not when one
 # is added. 1: the first versioned layout (results, degradation, skipped, config).
 RESULTS_FORMAT_VERSION = 1
-
-
-@dataclass
-class Cell:
-    """One (task, condition): its requests and, once scored, their stored records."""
-
-    task: Task
-    condition: Condition
-    requests: list[ContextRequest] = field(default_factory=list)
-    records: list[ScoreRecord] = field(default_factory=list)
 
 
 @dataclass

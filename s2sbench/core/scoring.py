@@ -13,8 +13,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from s2sbench.requests.build import ContextRequest
-from s2sbench.requests.conditions import Condition
+from s2sbench.core.conditions import Condition
+from s2sbench.core.context_request import ContextRequest
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from s2sbench.errors import StoreError
-from s2sbench.reports.io import open_regular
+from s2sbench.core.errors import StoreError
+from s2sbench.core.regular_files import open_regular_fd
 
 ATTEMPTS = 50  # each retry means another process released the lock in between
 
@@ -36,7 +36,7 @@ def _same_file(path: Path, fd: int) -> bool:
 
 def _open_lock_file(path: Path, writer: str) -> int:
     try:
-        return open_regular(path, os.O_RDWR | os.O_CREAT)
+        return open_regular_fd(path, os.O_RDWR | os.O_CREAT)
     except OSError as exc:
         hint = (
             "move it away or choose another --output-path"

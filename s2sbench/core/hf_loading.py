@@ -1,7 +1,7 @@
 """Loading Hugging Face checkpoints: dtype, device, weights on first use, processors.
 
 Shared by every ``transformers`` adapter; each load runs the directory checks of
-:mod:`s2sbench.models.checkpoint_files` first (remote code, pickle-only weights,
+:mod:`s2sbench.core.checkpoint_files` first (remote code, pickle-only weights,
 missing files), so all adapters refuse the same things the same way.
 
 torch and transformers are imported inside the functions: importing this
@@ -14,10 +14,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from s2sbench.errors import ModelError
-from s2sbench.models.checkpoint_files import check_checkpoint_dir, needs_code, resolve_local_dir
-from s2sbench.models.weight_check import check_loading_info, quiet_load_report
-from s2sbench.progress import stage
+from s2sbench.core.checkpoint_files import check_checkpoint_dir, needs_code, resolve_local_dir
+from s2sbench.core.errors import ModelError
+from s2sbench.core.progress import stage
+from s2sbench.core.weight_check import check_loading_info, quiet_load_report
 
 DTYPES = {
     "float32": "float32",
@@ -230,7 +230,9 @@ def load_preprocessor(
 def model_max_length(model: Any, tokenizer: Any = None) -> int | None:
     """The longest input the model was built for: its config, else its tokenizer, else None."""
     config = getattr(model, "config", None)
-    text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
+    text_config = config
+    if config is not None and hasattr(config, "get_text_config"):
+        text_config = config.get_text_config()
     for key in MAX_LENGTH_KEYS:
         value = getattr(text_config, key, None)
         if isinstance(value, int) and value > 0:
