@@ -174,3 +174,19 @@ def test_only_the_default_run_caches_by_itself(
     for extra in ([], ["--no-cache"], ["--model", "ngram"], ["--output-path", str(tmp_path / "o")]):
         assert main(["run", "--no-progress", *extra]) == 2
     assert seen == [str(tmp_path / "scores"), None, None, None]
+
+
+def test_asr_line_says_what_came_from_the_transcript_cache() -> None:
+    from s2sbench.reports.table import asr_summary_line
+
+    asr = {"files_transcribed": 6, "audio_seconds": 54.2, "wall_seconds": 0.04}
+    assert asr_summary_line({}) is None
+    assert asr_summary_line({"model_runtime": {"asr": {**asr, "files_transcribed": 0}}}) is None
+    plain = asr_summary_line({"model_runtime": {"asr": asr}})
+    assert plain == "ASR: 6 files, 54 s of audio transcribed in 0.0 s"
+    cached = {**asr, "read_from_transcript_cache": 6}
+    line = asr_summary_line({"model_runtime": {"asr": cached}})
+    assert (
+        line
+        == "ASR: 6 files, 54 s of audio (6 read from the transcript cache) transcribed in 0.0 s"
+    )

@@ -179,7 +179,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.tasks == "list":  # lm-evaluation-harness convention: the same table as 'tasks'
         return cmd_tasks(args)
     from s2sbench.evaluator import evaluate
-    from s2sbench.reports.table import print_summary
+    from s2sbench.reports.table import asr_summary_line, print_summary
 
     if args.log_samples and not args.output_path:
         raise S2SBenchError("--log-samples needs --output-path", hint="add --output-path DIR")
@@ -215,12 +215,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         use_cache=use_cache,
     )
     print_summary(result.to_json())
-    asr = (result.config.get("model_runtime") or {}).get("asr") or {}
-    if asr.get("files_transcribed"):
-        print(
-            f"ASR: {asr['files_transcribed']} files, {asr['audio_seconds']:.0f} s of audio "
-            f"transcribed in {asr['wall_seconds']:.1f} s"
-        )
+    line = asr_summary_line(result.config)
+    if line:
+        print(line)
     if args.output_path:
         print(f"results written to {args.output_path}/results.json")
     elif use_cache:

@@ -119,8 +119,12 @@ class Transcripts:
         """What this run's ASR cost: files and audio seconds decoded, wall and CPU seconds
         (this process; worker processes' CPU is in their wall time), and per audio second."""
         per = self.audio_seconds or float("nan")
+        # a backend with a disk cache of its own (faster-whisper, pocketsphinx) says how many
+        # of those files it read back instead of decoding
+        cached = getattr(getattr(self.backend, "total_timing", None), "cached", None)
         return {
             "files_transcribed": self.files,
+            **({"read_from_transcript_cache": int(cached)} if cached is not None else {}),
             "audio_seconds": round(self.audio_seconds, 3),
             "wall_seconds": round(self.wall_seconds, 3),
             "cpu_seconds": round(self.cpu_seconds, 3),

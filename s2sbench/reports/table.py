@@ -55,6 +55,19 @@ def results_table(results: dict[str, dict[str, dict[str, Any]]]) -> Table:
     return table
 
 
+def asr_summary_line(config: dict[str, Any]) -> str | None:
+    """What a cascade's ASR did this run (files, audio, cache hits, time), or None."""
+    asr = (config.get("model_runtime") or {}).get("asr") or {}
+    if not asr.get("files_transcribed"):
+        return None
+    cached = asr.get("read_from_transcript_cache")
+    from_cache = f" ({cached} read from the transcript cache)" if cached else ""
+    return (
+        f"ASR: {asr['files_transcribed']} files, {asr['audio_seconds']:.0f} s of audio"
+        f"{from_cache} transcribed in {asr['wall_seconds']:.1f} s"
+    )
+
+
 def print_summary(data: dict[str, Any], console: Console | None = None) -> None:
     """Results table, degradation table (when present) and the skipped cells."""
     console = console or Console(width=max(Console().width, 120))
