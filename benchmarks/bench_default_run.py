@@ -117,7 +117,7 @@ def main() -> None:
     parser.add_argument("--keep-cache", default=None, help="use (and keep) this cache folder")
     args = parser.parse_args()
     cache = Path(args.keep_cache or tempfile.mkdtemp(prefix="s2sbench-bench-"))
-    if any(cache.iterdir()) if cache.exists() else False:
+    if cache.exists() and any(cache.iterdir()):
         sys.exit(f"bench: {cache} is not empty: a first run needs a fresh cache")
     try:
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")

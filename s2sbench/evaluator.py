@@ -271,6 +271,11 @@ def prepare_evaluation(
     part, so the two cannot be combined.
     """
     wall_start = time.time()
+    if output_path and use_cache:  # before any data or model work
+        raise ConfigError(
+            "--use-cache and --output-path both name a score store",
+            hint="drop --use-cache: the output folder's store already resumes and caches",
+        )
     model, model_args = resolve_model(model, model_args)  # None: the bundled cascade
     limit, seed = check_limit(limit), check_seed(seed)
     check_task_names(tasks)
@@ -306,11 +311,6 @@ def prepare_evaluation(
             cells.append(Cell(task, cond, build_requests(task, cond, prompt, hasher)))
     run_files.check_before_run(output_path, cells, skipped, log_samples)
 
-    if output_path and use_cache:
-        raise ConfigError(
-            "--use-cache and --output-path both name a score store",
-            hint="drop --use-cache: the output folder's store already resumes and caches",
-        )
     store_dir = output_path or use_cache
     store = ScoreStore(Path(store_dir) if store_dir else None)
     pending = [r for c in cells for r in c.requests if store.get(mid, r.key) is None]

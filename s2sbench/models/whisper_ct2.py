@@ -29,6 +29,7 @@ of compute, so callers can report compute time per audio second.
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -82,8 +83,6 @@ class ASRTiming:
 
 def model_languages(model_dir: Path) -> tuple[bool, frozenset[str]]:
     """(multilingual?, the language codes its tokenizer has) of a CTranslate2 Whisper folder."""
-    import json
-
     try:
         config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
         vocab = json.loads((model_dir / "tokenizer.json").read_text(encoding="utf-8"))
@@ -139,6 +138,7 @@ class WhisperCT2ASR:
         self._model: Any = None
         self._decoders: dict[str, BatchDecoder] = {}
         self._fingerprint: dict[str, Any] | None = None
+        self._languages: tuple[bool, frozenset[str]] | None = None
         self.last_timing = ASRTiming()
         self.total_timing = ASRTiming()
         self.show_progress: bool | None = None  # default of transcribe_many's ``progress``
@@ -201,7 +201,9 @@ class WhisperCT2ASR:
         ``<|xx|>`` token for), so asking never loads the model: a rerun whose
         transcripts are all cached does not pay for it.
         """
-        multilingual, languages = model_languages(self.model_dir)
+        if self._languages is None:  # a 2 MB tokenizer.json: parsed once per instance
+            self._languages = model_languages(self.model_dir)
+        multilingual, languages = self._languages
         if not multilingual:
             return None if lang == "en" else f"an English-only Whisper cannot transcribe '{lang}'"
         return None if lang in languages else f"Whisper has no language '{lang}'"
