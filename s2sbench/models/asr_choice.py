@@ -25,6 +25,13 @@ BUNDLED_WHISPER = "bundled:whisper-base"
 BACKENDS = ("auto", "transformers", "faster-whisper")
 CT2_FILES = ("model.bin", "config.json", "tokenizer.json")
 HF_WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
+# Windows per encode/generate call when asr_batch_size is not given. CTranslate2's greedy
+# decoding gets cheaper per window as the batch grows (measured on the built-in suite, 2 CPU
+# cores: 32 windows per call transcribe Mandarin stories 1.3x and sCMMLU 1.6x faster than
+# 8, same transcripts); each row is decoded as it would be alone, so the size changes only
+# speed. transformers pads every window to 30 s, so its batches stay small.
+CT2_WHISPER_BATCH = 32
+HF_WHISPER_BATCH = 8
 
 
 def is_ct2_whisper_dir(path: str | Path) -> bool:
@@ -80,7 +87,7 @@ def make_recogniser(
     device: str | None = None,
     revision: str | None = None,
     long_audio: str = "error",
-    batch_size: int | str | None = 8,
+    batch_size: int | str | None = None,
     compute_type: str | None = None,
     encoder_window: str = "full",
     trust_remote_code: bool = False,
@@ -102,7 +109,7 @@ def make_recogniser(
             device=device,
             revision=revision,
             long_audio=long_audio,
-            batch_size=batch_size,
+            batch_size=HF_WHISPER_BATCH if batch_size is None else batch_size,
             trust_remote_code=trust_remote_code,
             allow_pickle=allow_pickle,
             allow_weight_mismatch=allow_weight_mismatch,
@@ -123,7 +130,7 @@ def make_recogniser(
         folder = Path(str(asr)).expanduser()
     kind, index = ct2_device(device)
     if batch_size in (None, "auto"):
-        batch_size = 8
+        batch_size = CT2_WHISPER_BATCH
     return WhisperCT2ASR(
         folder,
         device=kind,

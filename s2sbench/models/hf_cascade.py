@@ -58,7 +58,7 @@ class HFCascade:
         asr_revision: str | None = None,
         lm_revision: str | None = None,
         batch_size: int | str | None = None,
-        asr_batch_size: int | str | None = 8,
+        asr_batch_size: int | str | None = None,
         asr_backend: str = "auto",
         asr_compute_type: str | None = None,
         asr_encoder_window: str = "full",
