@@ -18,8 +18,8 @@ from s2sbench.core.errors import ConfigError
 from s2sbench.models import default_model
 from s2sbench.models.asr_choice import choose_backend, is_ct2_whisper_dir
 from s2sbench.models.default_model import DEFAULT_MODEL, DEFAULT_MODEL_ARGS, resolve_model
-from s2sbench.models.whisper_ct2 import model_languages
 from s2sbench.models.whisper_ct2_decoding import WINDOW_FRAMES, DecodingOptions
+from s2sbench.models.whisper_ct2_folder import model_languages
 from s2sbench.reports.table import results_table
 
 ROOT = Path(__file__).resolve().parents[1]

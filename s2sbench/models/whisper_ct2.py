@@ -28,8 +28,6 @@ of compute, so callers can report compute time per audio second.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -43,11 +41,11 @@ from s2sbench.core.progress import Progress, stage
 from s2sbench.data.audio import AudioLoader, check_policy, probe_audio
 from s2sbench.models.transcript_cache import TranscriptCache, content_sha256
 from s2sbench.models.whisper_ct2_decoding import BatchDecoder, DecodingOptions
+from s2sbench.models.whisper_ct2_folder import REQUIRED_FILES, folder_sha256, model_languages
 from s2sbench.requests.prompts import REFERENCE_JOINER
 
 SAMPLE_RATE = 16000
 WINDOW_SECONDS = 30.0
-REQUIRED_FILES = ("model.bin", "config.json", "tokenizer.json")
 INSTALL_HINT = "run: pip install faster-whisper  (the 'weights' extra of s2sbench)"
 
 
@@ -79,23 +77,6 @@ class ASRTiming:
     def add(self, other: ASRTiming) -> None:
         for name, value in asdict(other).items():
             setattr(self, name, getattr(self, name) + value)
-
-
-def model_languages(model_dir: Path) -> tuple[bool, frozenset[str]]:
-    """(multilingual?, the language codes its tokenizer has) of a CTranslate2 Whisper folder."""
-    try:
-        config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
-        vocab = json.loads((model_dir / "tokenizer.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ModelError(
-            f"cannot read the Whisper folder's config ({exc})", where=str(model_dir)
-        ) from None
-    multilingual = bool(config.get("lang_ids"))
-    tokens = [t.get("content", "") for t in vocab.get("added_tokens", [])]
-    languages = frozenset(
-        t[2:-2] for t in tokens if t.startswith("<|") and t.endswith("|>") and 2 <= len(t) - 4 <= 3
-    )
-    return multilingual, languages | {"en"}
 
 
 class WhisperCT2ASR:
@@ -146,14 +127,9 @@ class WhisperCT2ASR:
     def fingerprint(self) -> dict[str, Any]:
         """Identity of every transcript this backend produces (also its cache key)."""
         if self._fingerprint is None:
-            files = sorted(p for p in self.model_dir.iterdir() if p.is_file())
-            digest = hashlib.sha256()
-            for path in files:
-                if not path.name.startswith("."):
-                    digest.update(f"{path.name}\0{content_sha256(path)}\n".encode())
             self._fingerprint = {
                 "backend": self.name,
-                "model_sha256": digest.hexdigest(),
+                "model_sha256": folder_sha256(self.model_dir),
                 "device": self.device,
                 "compute_type": self.compute_type,
                 "decoding": self.decoding.to_dict(),
