@@ -64,7 +64,8 @@ def timed(run: Callable[[], dict[Path, str]], audio: float) -> dict[str, Any]:
 
 
 def sphinx_runs(files: list[Path], lang: str) -> dict[str, Callable[[], dict[Path, str]]]:
-    from s2sbench.models.sphinx_asr import SphinxTranscriber, available_cores, decoder_config
+    from s2sbench.core.cpu import available_cores
+    from s2sbench.models.sphinx_asr import SphinxTranscriber, decoder_config
 
     config = decoder_config()
 

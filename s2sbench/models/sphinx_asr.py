@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from s2sbench.core.cpu import available_cores
 from s2sbench.core.errors import ConfigError, ModelError, S2SBenchError
 from s2sbench.core.file_hashes import hash_file
 from s2sbench.core.progress import Progress
@@ -161,13 +162,6 @@ def _start_worker(config: dict[str, Any]) -> subprocess.Popen[str]:
         encoding="utf-8",
         env=env,
     )
-
-
-def available_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 class SphinxTranscriber:

@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from s2sbench.core.cpu import available_cores
 from s2sbench.core.errors import ConfigError, ModelError
 from s2sbench.core.progress import Progress, stage
 from s2sbench.data.audio import AudioLoader, check_policy, probe_audio
@@ -151,7 +152,6 @@ class WhisperCT2ASR:
                 from faster_whisper import WhisperModel
             except ImportError:
                 raise ModelError("faster-whisper is not installed", hint=INSTALL_HINT) from None
-            from s2sbench.models.sphinx_asr import available_cores
 
             try:
                 with stage(f"loading {Path(self.model_dir).name} (faster-whisper)"):
