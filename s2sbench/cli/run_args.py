@@ -24,6 +24,8 @@ from s2sbench.core.run_options import (
     LONG_AUDIO_POLICIES,
     LONG_CONTEXT_POLICIES,
     check_batch_size,
+    check_long_audio,
+    check_long_context,
     parse_limit,
     parse_seed,
 )
@@ -49,6 +51,8 @@ def argparse_type(parse: Callable[[str], T]) -> Callable[[str], T]:
 limit_type = argparse_type(parse_limit)
 seed_type = argparse_type(parse_seed)
 batch_size_type = argparse_type(check_batch_size)
+long_audio_type = argparse_type(check_long_audio)
+long_context_type = argparse_type(check_long_context)
 
 
 def add_run_config_args(
@@ -92,12 +96,14 @@ def add_run_config_args(
     p.add_argument("--seed", type=seed_type, default=1234, help="seed of the bootstrap (>= 0)")
     p.add_argument(
         "--long-audio",
+        type=long_audio_type,
         choices=LONG_AUDIO_POLICIES,
         default="error",
         help="what to do with audio longer than the model's window",
     )
     p.add_argument(
         "--long-context",
+        type=long_context_type,
         choices=LONG_CONTEXT_POLICIES,
         default="error",
         help="what to do with a text context longer than the model's window (truncate: cut "
@@ -118,7 +124,7 @@ def add_run_config_args(
         action="store_true",
         help="score a checkpoint whose weights do not match its config (missing weights random)",
     )
-    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     add_executor_args(parser)
 
 
