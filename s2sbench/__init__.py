@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 from s2sbench.core.version import __version__
 
 if TYPE_CHECKING:
+    from s2sbench.core.run_config import ExecutionOptions, RunConfig
     from s2sbench.evaluator import EvalResult, evaluate
 
-__all__ = ["EvalResult", "__version__", "evaluate"]
+__all__ = ["EvalResult", "ExecutionOptions", "RunConfig", "__version__", "evaluate"]
 
 
 def __getattr__(name: str) -> Any:
@@ -26,4 +27,8 @@ def __getattr__(name: str) -> Any:
         from s2sbench import evaluator
 
         return getattr(evaluator, name)
+    if name in ("RunConfig", "ExecutionOptions"):
+        from s2sbench.core import run_config
+
+        return getattr(run_config, name)
     raise AttributeError(name)

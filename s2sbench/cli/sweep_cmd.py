@@ -6,13 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from s2sbench.cli.ray_args import add_executor_args, executor_kwargs
+from s2sbench.cli.run_args import add_run_config_args, execution_from_args, run_config_from_args
 from s2sbench.core.errors import S2SBenchError
 
 
 def add_sweep_parser(sub: argparse._SubParsersAction) -> None:
-    from s2sbench.cli.main import _batch_size, _limit, _seed
-
     p = sub.add_parser(
         "sweep",
         help="evaluate every checkpoint of a training run (resumable) and plot it",
@@ -35,36 +33,13 @@ def add_sweep_parser(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="regex with a group 'step' read from each checkpoint's name",
     )
-    p.add_argument("--model", default="hf", help="adapter name or module:object")
-    p.add_argument(
-        "--model-args",
-        "--model_args",
-        default="",
-        help="key=value,... for all checkpoints (pretrained is set per checkpoint)",
-    )
+    add_run_config_args(p, model_default="hf", model_help="adapter name or module:object")
     p.add_argument(
         "--pretrained-key",
         default="pretrained",
-        help="model arg that receives each checkpoint's path",
+        help="model arg that receives each checkpoint's path (a sweep sets it, per checkpoint)",
     )
-    p.add_argument("--tasks", default="sample", help="comma-separated task names; 'sample'")
-    p.add_argument(
-        "--conditions",
-        default="t2t,s2t",
-        help="comma-separated: t2t,s2t,t2s,s2s, none (no context: the continuation alone)",
-    )
-    p.add_argument("--data-dir", "--data_dir", default=None, help="root of the S2SBench data")
     p.add_argument("--output-path", "--output_path", required=True, help="sweep directory")
-    p.add_argument("--batch-size", "--batch_size", type=_batch_size, default=None)
-    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ...")
-    p.add_argument("--limit", type=_limit, default=None, help="first N items per task")
-    p.add_argument("--template", default="reference", help="prompt template name")
-    p.add_argument("--seed", type=_seed, default=1234, help="seed of the bootstrap (>= 0)")
-    p.add_argument("--long-audio", choices=["error", "truncate", "chunk"], default="error")
-    p.add_argument("--long-context", choices=["error", "truncate"], default="error")
-    p.add_argument("--trust-remote-code", action="store_true")
-    p.add_argument("--allow-pickle", action="store_true")
-    p.add_argument("--allow-weight-mismatch", action="store_true")
     p.add_argument(
         "--log-samples",
         "--log_samples",
@@ -73,44 +48,29 @@ def add_sweep_parser(sub: argparse._SubParsersAction) -> None:
         "checkpoint's samples_<task>_<condition>.jsonl (reports and compare read them)",
     )
     p.add_argument("--no-plots", action="store_true", help="skip OUT/plots/")
-    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
-    add_executor_args(p)
     p.set_defaults(func=cmd_sweep)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from s2sbench.cli.main import _quiet_progress
+    if args.tasks == "list":  # as in 'run': the task table
+        from s2sbench.cli.main import cmd_tasks
+
+        return cmd_tasks(args)
     from s2sbench.sweeps.run_sweep import sweep
 
     if not args.output_path:
         raise S2SBenchError("sweep needs --output-path")
-    if args.no_progress:
-        _quiet_progress()
-    executor, executor_args = executor_kwargs(args)
+    execution = execution_from_args(args)
     outcome = sweep(
         args.checkpoints,
         args.output_path,
-        model=args.model,
-        model_args=args.model_args,
-        tasks=args.tasks,
-        conditions=args.conditions,
+        config=run_config_from_args(args, output_path=None, log_samples=True),
         step_regex=args.step_regex,
         pretrained_key=args.pretrained_key,
-        data_dir=args.data_dir,
-        limit=args.limit,
-        template=args.template,
-        seed=args.seed,
-        progress=not args.no_progress,
+        progress=execution.progress,
         log=lambda msg: print(msg, file=sys.stderr),
-        batch_size=args.batch_size,
-        device=args.device,
-        long_audio=args.long_audio,
-        long_context=args.long_context,
-        trust_remote_code=args.trust_remote_code,
-        allow_pickle=args.allow_pickle,
-        allow_weight_mismatch=args.allow_weight_mismatch,
-        executor=executor,
-        executor_args=executor_args,
+        executor=execution.executor,
+        executor_args=execution.executor_args_dict(),
     )
     root = Path(args.output_path)
     print(

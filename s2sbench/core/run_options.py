@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from s2sbench.core.errors import ConfigError
 
@@ -22,6 +22,10 @@ GATE_FLAGS = {
     "allow_pickle": "--allow-pickle",
     "allow_weight_mismatch": "--allow-weight-mismatch",
 }
+
+LongAudioPolicy = Literal["error", "truncate", "chunk"]
+LONG_AUDIO_POLICIES = ("error", "truncate", "chunk")
+LONG_CONTEXT_POLICIES = ("error", "truncate")
 
 
 def check_limit(limit: Any) -> int | float | None:
@@ -68,6 +72,44 @@ def parse_seed(text: str) -> int:
         raise ConfigError(
             f"--seed must be a non-negative integer, got '{text}'", hint="e.g. --seed 1234"
         ) from None
+
+
+def check_batch_size(value: Any) -> int | str | None:
+    """None (the adapter's default), a whole number >= 1, ``auto`` or ``auto:MAX``."""
+    if value is None or value == "auto":
+        return value
+    if isinstance(value, str) and value.startswith("auto:"):
+        if not value[5:].isdigit() or int(value[5:]) < 1:
+            raise ConfigError(f"--batch-size auto:MAX needs a positive integer MAX, got '{value}'")
+        return value
+    try:
+        size = int(value) if isinstance(value, str) or type(value) is int else None
+    except ValueError:
+        size = None
+    if size is None:
+        raise ConfigError(f"--batch-size must be a positive integer or 'auto', got '{value}'")
+    if size < 1:
+        raise ConfigError("--batch-size must be at least 1")
+    return size
+
+
+def check_long_audio(policy: Any) -> LongAudioPolicy:
+    """What to do with audio longer than a model's window: error, truncate or chunk."""
+    if policy not in LONG_AUDIO_POLICIES:
+        raise ConfigError(
+            f"unknown long-audio policy '{policy}'", hint="use error, truncate or chunk"
+        )
+    return policy  # type: ignore[no-any-return]
+
+
+def check_long_context(policy: Any) -> str:
+    """``error`` (refuse a context longer than the window) or ``truncate`` (cut from the left)."""
+    if policy not in LONG_CONTEXT_POLICIES:
+        raise ConfigError(
+            f"unknown long_context policy '{policy}'",
+            hint=f"use one of: {', '.join(LONG_CONTEXT_POLICIES)}",
+        )
+    return str(policy)
 
 
 def check_gate(name: str, value: Any) -> bool:

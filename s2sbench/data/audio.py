@@ -16,26 +16,21 @@ import math
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import soundfile as sf
 import soxr
 
-from s2sbench.core.errors import ConfigError, DataError
+from s2sbench.core.errors import DataError
 from s2sbench.core.regular_files import require_regular_file
+from s2sbench.core.run_options import (  # noqa: F401  (re-exported: the adapters import them here)
+    LONG_AUDIO_POLICIES,
+    LongAudioPolicy,
+)
+from s2sbench.core.run_options import check_long_audio as check_policy  # noqa: F401
 
-LongAudioPolicy = Literal["error", "truncate", "chunk"]
-LONG_AUDIO_POLICIES = ("error", "truncate", "chunk")
 RERENDER = "re-render or replace the file (s2sbench data build)"
-
-
-def check_policy(policy: str) -> LongAudioPolicy:
-    if policy not in LONG_AUDIO_POLICIES:
-        raise ConfigError(
-            f"unknown long-audio policy '{policy}'", hint="use error, truncate or chunk"
-        )
-    return policy  # type: ignore[return-value]
 
 
 def check_contained(path: Path, root: Path, where: str) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from s2sbench.core.context_request import ContextRequest
 from s2sbench.core.errors import ConfigError
+from s2sbench.core.run_config import ExecutionOptions, RunConfig
 from s2sbench.core.scoring import ContinuationScore
 
 EXECUTORS = ("local", "ray")
@@ -38,21 +39,8 @@ def import_ray_pool() -> Any:
     return ray_pool
 
 
-def remote_scores(
-    executor: str,
-    model: Any,
-    model_args: str | dict[str, Any] | None,
-    runtime: dict[str, Any],
-    pending: Sequence[ContextRequest],
-    executor_args: dict[str, Any] | None = None,
-) -> Iterator[tuple[int, list[ContinuationScore]]]:
-    """Score ``pending`` on ``executor``; yield ``(index into pending, scores)`` as shards finish.
-
-    The replicas rebuild the model from its name and arguments, so ``model``
-    must be a registry name or ``module:object`` string, never an instance
-    living in this process. Before anything starts, the driver builds the model
-    once more to learn its identity: each replica must report the same one.
-    """
+def remote_model(executor: str, model: object) -> str:
+    """The model as replicas rebuild it: a registry name or ``module:object`` string."""
     check_executor(executor)
     if not isinstance(model, str):
         raise ConfigError(
@@ -60,6 +48,24 @@ def remote_scores(
             f"not a {type(model).__name__} instance",
             hint="pass model='module:ClassName' (importable on every node) and its model_args",
         )
+    return model
+
+
+def remote_scores(
+    config: RunConfig,
+    pending: Sequence[ContextRequest],
+    execution: ExecutionOptions,
+) -> Iterator[tuple[int, list[ContinuationScore]]]:
+    """Score ``pending`` on ``execution.executor``; yield ``(index into pending, scores)`` as
+    shards finish.
+
+    The replicas rebuild the model from its name and arguments, so ``config.model``
+    must be a registry name or ``module:object`` string, never an instance
+    living in this process. Before anything starts, the driver builds the model
+    once more to learn its identity: each replica must report the same one.
+    """
+    executor = execution.executor
+    model = remote_model(executor, config.model)
     if executor == "local":
         raise ConfigError("remote_scores runs remote executors only; 'local' is the evaluator's")
     ray_pool = import_ray_pool()
@@ -67,7 +73,8 @@ def remote_scores(
     from s2sbench.models.registry import get_model
     from s2sbench.scores.store import model_id
 
+    model_args, runtime = config.model_args_dict_or_text(), config.runtime()
     expected = model_id(get_model(model, model_args, **runtime).fingerprint())
-    unit = ray_pool.WorkUnit(ModelSpec(model, model_args, dict(runtime)), pending, expected)
-    for _, index, scores in ray_pool.pool_scores([unit], executor_args):
+    unit = ray_pool.WorkUnit(ModelSpec(model, model_args, runtime), pending, expected)
+    for _, index, scores in ray_pool.pool_scores([unit], execution.executor_args_dict()):
         yield index, scores

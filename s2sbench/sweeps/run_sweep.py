@@ -33,6 +33,7 @@ from typing import Any
 from s2sbench.core.atomic_write import write_atomic
 from s2sbench.core.errors import ConfigError
 from s2sbench.core.progress import Progress, show_progress
+from s2sbench.core.run_config import ExecutionOptions, RunConfig
 from s2sbench.core.strict_json import write_json
 from s2sbench.models.registry import parse_model_args
 from s2sbench.reports.sweep_series import (
@@ -118,57 +119,57 @@ def write_sweep_files(
 def sweep(
     checkpoints: str | Sequence[str] | Sequence[Checkpoint],
     output_path: str | Path,
-    model: str = "hf",
+    model: str | None = None,
     model_args: str | dict[str, Any] | None = None,
-    tasks: Sequence[str] | str = "sample",
-    conditions: Sequence[str] | str = ("t2t", "s2t"),
+    tasks: Sequence[str] | str | None = None,
+    conditions: Sequence[str] | str | None = None,
     *,
+    config: RunConfig | None = None,
     step_regex: str | None = None,
     pretrained_key: str = "pretrained",
-    data_dir: str | Path | None = None,
-    limit: int | float | None = None,
-    template: str = "reference",
-    seed: int = 1234,
     progress: bool = True,
     log: Callable[[str], None] | None = None,
     executor: str = "local",
     executor_args: dict[str, Any] | None = None,
-    **runtime: Any,
+    **options: Any,
 ) -> SweepOutcome:
     """Evaluate each checkpoint (``pretrained=<path>`` merged into ``model_args``) in step order.
 
-    ``runtime`` goes to ``evaluate`` unchanged (batch_size, device, long_audio,
-    long_context, trust_remote_code, allow_pickle, allow_weight_mismatch); it does not
-    change scores (``long_context="truncate"`` aside, which is recorded), so it is not
-    part of what makes a checkpoint "finished". With ``executor="ray"`` every
-    unfinished checkpoint is planned first and one actor pool scores them all,
-    each replica loading a checkpoint once (``s2sbench.executors.ray_sweep``).
+    ``config`` (a :class:`RunConfig`; default: model ``hf``) is what every checkpoint
+    is evaluated with; the keyword arguments (``options``: any RunConfig field) build
+    it or replace its fields, as in ``evaluate``. Its runtime settings (batch_size,
+    device, long_audio, trust_remote_code, ...) do not change scores
+    (``long_context="truncate"`` aside, which is recorded), so they are not part of
+    what makes a checkpoint "finished". With ``executor="ray"`` every unfinished
+    checkpoint is planned first and one actor pool scores them all, each replica
+    loading a checkpoint once (``s2sbench.executors.ray_sweep``).
     """
+    given = {"model": model, "model_args": model_args, "tasks": tasks, "conditions": conditions}
+    changes = {**{k: v for k, v in given.items() if v is not None}, **options}
+    config = (config or RunConfig(model="hf")).replace(**changes)
     say = log or (lambda _msg: None)
     if isinstance(checkpoints, str) or not checkpoints or isinstance(checkpoints[0], str):
         found = find_checkpoints(checkpoints, step_regex)  # type: ignore[arg-type]
     else:
         found = list(checkpoints)  # type: ignore[arg-type]
-    base_args = parse_model_args(model_args)
+    base_args = parse_model_args(config.model_args_dict_or_text())
     if pretrained_key in base_args:
         raise ConfigError(
             f"--model-args sets '{pretrained_key}', but a sweep sets it to each checkpoint",
             hint=f"remove {pretrained_key}=... from --model-args",
         )
-    task_list = tasks.split(",") if isinstance(tasks, str) else list(tasks)
-    cond_list = conditions.split(",") if isinstance(conditions, str) else list(conditions)
     request = {
-        "model": model,
+        "model": config.model,
         "model_args": base_args,
         "pretrained_key": pretrained_key,
-        "tasks": task_list,
-        "conditions": cond_list,
-        "data_dir": str(data_dir) if data_dir else None,
-        "limit": limit,
-        "template": template,
-        "seed": seed,
+        "tasks": list(config.tasks),
+        "conditions": [c.value for c in config.conditions],
+        "data_dir": config.data_dir,
+        "limit": config.limit,
+        "template": config.template,
+        "seed": config.seed,
     }
-    if runtime.get("long_context") == "truncate":  # the only runtime setting that moves scores
+    if config.long_context == "truncate":  # the only runtime setting that moves scores
         request["long_context"] = "truncate"
     request_id = _request_id(request)
     root = Path(output_path)
@@ -183,34 +184,20 @@ def sweep(
         skipped = [c.name for c in found if status.get(c.name) == "done"]
         for name in skipped:
             say(f"{name}: finished, skipped")
-        options = {
-            "tasks": task_list,
-            "conditions": cond_list,
-            "data_dir": data_dir,
-            "limit": limit,
-            "log_samples": True,
-            "template": template,
-            "seed": seed,
-            **runtime,
-        }
         run = _SweepRun(
             root,
             request,
             request_id,
             found,
             status,
-            model,
+            config,
             base_args,
             pretrained_key,
-            options,
-            progress,
+            ExecutionOptions(progress, executor, executor_args),
             say,
         )
         with show_progress(progress):  # model loading and audio rendering too
-            if executor == "local":
-                evaluated = run.locally(todo)
-            else:
-                evaluated = run.on_pool(todo, executor, executor_args)
+            evaluated = run.locally(todo) if executor == "local" else run.on_pool(todo)
         final = write_sweep_files(root, request, found, status)
     return SweepOutcome(evaluated, skipped, final)
 
@@ -224,15 +211,19 @@ class _SweepRun:
     request_id: str
     found: list[Checkpoint]
     status: dict[str, str]
-    model: str
+    config: RunConfig
     base_args: dict[str, Any]
     pretrained_key: str
-    options: dict[str, Any]
-    progress: bool
+    execution: ExecutionOptions
     say: Callable[[str], None]
 
-    def model_args(self, ckpt: Checkpoint) -> dict[str, Any]:
-        return {**self.base_args, self.pretrained_key: str(ckpt.path)}
+    def checkpoint_config(self, ckpt: Checkpoint) -> RunConfig:
+        """The sweep's config for one checkpoint: its path, its folder, its sample logs."""
+        return self.config.replace(
+            model_args={**self.base_args, self.pretrained_key: str(ckpt.path)},
+            output_path=self.root / ckpt.name,
+            log_samples=True,
+        )
 
     def finish_checkpoint(self, ckpt: Checkpoint, signature: str, data: dict[str, Any]) -> None:
         """Per-checkpoint summary and marker, then the sweep index: the checkpoint is done."""
@@ -252,16 +243,12 @@ class _SweepRun:
         """One checkpoint after the other in this process, memory freed in between."""
         from s2sbench.evaluator import evaluate
 
-        with Progress("checkpoints", len(todo), "ckpt", enabled=self.progress) as bar:
+        with Progress("checkpoints", len(todo), "ckpt", enabled=self.execution.progress) as bar:
             for position, ckpt in enumerate(todo, start=1):
                 self.say(f"[{position}/{len(todo)}] {ckpt.name} (step {ckpt.step}): evaluating")
                 signature = ckpt.signature()
                 result = evaluate(
-                    model=self.model,
-                    model_args=self.model_args(ckpt),
-                    output_path=self.root / ckpt.name,
-                    progress=self.progress,
-                    **self.options,
+                    config=self.checkpoint_config(ckpt), progress=self.execution.progress
                 )
                 data = result.to_json()
                 del result
@@ -270,28 +257,19 @@ class _SweepRun:
                 bar.update(1)
         return [c.name for c in todo]
 
-    def on_pool(
-        self, todo: list[Checkpoint], executor: str, executor_args: dict[str, Any] | None
-    ) -> list[str]:
+    def on_pool(self, todo: list[Checkpoint]) -> list[str]:
         """Plan every unfinished checkpoint, score them all on one pool, then finish each."""
         from contextlib import ExitStack
 
         from s2sbench.evaluator import prepare_evaluation, store_as_scored
-        from s2sbench.executors import check_executor
+        from s2sbench.executors import remote_model
         from s2sbench.executors.ray_sweep import CheckpointWork, sweep_scores
 
-        check_executor(executor)
+        executor = self.execution.executor
+        model = remote_model(executor, self.config.model)
         with ExitStack() as stack:
             plans = [
-                stack.enter_context(
-                    prepare_evaluation(
-                        self.model,
-                        self.model_args(c),
-                        output_path=self.root / c.name,
-                        executor=executor,
-                        **self.options,
-                    )
-                )
+                stack.enter_context(prepare_evaluation(self.checkpoint_config(c), self.execution))
                 for c in todo
             ]
             signatures = [c.signature() for c in todo]
@@ -301,16 +279,16 @@ class _SweepRun:
             if total:
                 store_as_scored(
                     sweep_scores(
-                        self.model,
+                        model,
                         self.base_args,
                         plans[0].runtime,
                         work,
-                        executor_args,
+                        self.execution.executor_args_dict(),
                         self.pretrained_key,
                     ),
                     lambda result: plans[result[0]].put(result[1], result[2]),
                     total,
-                    self.progress,
+                    self.execution.progress,
                 )
             for ckpt, plan, signature in zip(todo, plans, signatures):
                 self.finish_checkpoint(ckpt, signature, plan.finish().to_json())
