@@ -38,7 +38,9 @@ from s2sbench.models.default_model import resolve_model
 from s2sbench.models.registry import get_model, parse_model_args
 from s2sbench.models.text_encoding import check_long_context
 from s2sbench.reports import run_files
-from s2sbench.reports.results import EvalResult, sample_rows
+from s2sbench.reports.result_degradation import parse_degradation
+from s2sbench.reports.result_metrics import SkippedCell, parse_metrics
+from s2sbench.reports.results import EvalResult, RunConfig, sample_rows
 from s2sbench.requests.build import AudioHasher, build_requests, check_context_audio
 from s2sbench.requests.prompts import PromptTemplate, get_template
 from s2sbench.scores.item_records import item_records
@@ -224,7 +226,11 @@ class Evaluation:
             config["model_runtime"] = json_safe(runtime())
         # An undefined statistic is None (null in JSON), never NaN or Infinity.
         result = EvalResult(
-            json_safe(results), json_safe(degradation), self.skipped, config, self.cells
+            parse_metrics(json_safe(results)),
+            parse_degradation(json_safe(degradation)),
+            tuple(SkippedCell.from_json(s) for s in self.skipped),
+            RunConfig(config),
+            cells=self.cells,
         )
         if self.output_path is not None:
             run_files.write_results(self.output_path, result, self.log_samples)

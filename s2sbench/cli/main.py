@@ -214,7 +214,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         executor_args=executor_args,
         use_cache=use_cache,
     )
-    print_summary(result.to_json())
+    print_summary(result)
     line = asr_summary_line(result.config)
     if line:
         print(line)
