@@ -72,17 +72,16 @@ def context_share_rows(degradation: Degradation) -> list[list[str]]:
     rows = []
     for task, share in _shares(degradation):
         value, ci = share_text(share)
-        gain = share.gain
         rows.append(
             [
                 task,
                 str(share.n_items),
-                _pts(gain.get("acc_t2t")),
-                _pts(gain.get("acc_s2t")),
-                _pts(gain.get("acc_none")),
-                _pts(gain.get("context_gain"), "+"),
-                f"[{_pts(gain.get('context_gain_ci_low'), '+')}, "
-                f"{_pts(gain.get('context_gain_ci_high'), '+')}]",
+                _pts(share.acc_t2t),
+                _pts(share.acc_s2t),
+                _pts(share.acc_none),
+                _pts(share.context_gain, "+"),
+                f"[{_pts(share.context_gain_ci_low, '+')}, "
+                f"{_pts(share.context_gain_ci_high, '+')}]",
                 value,
                 ci,
             ]

@@ -101,15 +101,23 @@ SHARE_GAIN_KEYS = (
 class ContextShare:
     """(T2T - S2T) / (T2T - none) with its CI, or ``share`` None and ``undefined_reason``.
 
-    ``gain`` holds the context's gain block (``acc_t2t`` ... ``seed``, see
-    :data:`SHARE_GAIN_KEYS`); it is empty when no item was scored in all three.
+    The gain block (accuracies, ``context_gain`` = T2T - none with its CI, the
+    bootstrap's settings) is None when no item was scored in all three.
     """
 
     n_items: int | None
     rule: str | None
     share: float | None
     undefined_reason: str | None
-    gain: Mapping[str, float | int | None] = field(default_factory=dict)
+    acc_t2t: float | None = None
+    acc_s2t: float | None = None
+    acc_none: float | None = None
+    context_gain: float | None = None
+    context_gain_ci_low: float | None = None
+    context_gain_ci_high: float | None = None
+    ci_level: float | None = None
+    n_boot: int | None = None
+    seed: int | None = None
     ci_low: float | None = None
     ci_high: float | None = None
     n_boot_undefined: int | None = None
@@ -121,9 +129,12 @@ class ContextShare:
     )
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"n_items": self.n_items, "rule": self.rule, **self.gain}
+        gain = {key: getattr(self, key) for key in SHARE_GAIN_KEYS}
+        written = any(value is not None for value in gain.values())
+        out: dict[str, Any] = {"n_items": self.n_items, "rule": self.rule}
+        out.update(gain if written else {})
         out["share"] = self.share
-        if self.gain:  # the CI is written, null when undefined, whenever the gain is
+        if written:  # the CI is written, null when undefined, whenever the gain is
             out.update(ci_low=self.ci_low, ci_high=self.ci_high)
         if self.n_boot_undefined is not None:
             out["n_boot_undefined"] = self.n_boot_undefined
@@ -138,11 +149,11 @@ class ContextShare:
             rule=text(data, "rule", where),
             share=number(data, "share", where),
             undefined_reason=text(data, "undefined_reason", where),
-            gain={k: number(data, k, where) for k in SHARE_GAIN_KEYS if k in data},
             ci_low=number(data, "ci_low", where),
             ci_high=number(data, "ci_high", where),
             n_boot_undefined=number(data, "n_boot_undefined", where),
             extra=extra(data, cls.KEYS),
+            **{key: number(data, key, where) for key in SHARE_GAIN_KEYS},
         )
 
 
