@@ -27,7 +27,10 @@ from s2sbench.core.conditions import Condition
 from s2sbench.core.context_request import ContextRequest
 from s2sbench.core.errors import DataError
 from s2sbench.core.scoring import ContinuationScore
+from s2sbench.core.strict_json import json_safe
 from s2sbench.evaluator import evaluate
+from s2sbench.metrics.accuracy import task_metrics
+from s2sbench.metrics.degradation import degradation_report
 from s2sbench.reports.result_degradation import ContextShare, PairDegradation
 from s2sbench.reports.result_metrics import CellMetrics, SkippedCell
 from s2sbench.reports.results import RESULTS_FORMAT_VERSION, EvalResult, RunResults
@@ -114,6 +117,27 @@ def test_every_results_json_a_run_writes_round_trips_exactly(
     # what the run returned is what it wrote, and equal to what is read back
     assert result.to_json() == data
     assert result.saved() == typed == load_run(path.parent).results
+
+
+@pytest.mark.parametrize("name", ["defined", "undefined"])
+def test_the_file_holds_what_the_metrics_compute_in_their_order(
+    runs: dict[str, tuple[EvalResult, Path]], name: str
+) -> None:
+    """Independent of the typed classes (which also write the file): the JSON layout of
+    format 1 is the metrics' own dicts, key for key and in their order."""
+    result, path = runs[name]
+    data = json.loads(_text(path))
+    expected = json_safe(degradation_report(result.cells, seed=result.config.seed or 1234))
+    assert json.dumps(data["degradation"]) == json.dumps(expected)
+    for cell in result.cells:
+        written = data["results"][cell.task.name][cell.condition.value]
+        core = json_safe(task_metrics(cell.records, cell.task.kind).to_dict())
+        assert list(written)[: len(core)] == list(core) and {k: written[k] for k in core} == core
+        rest = list(written)[len(core) :]
+        asr = ["asr_error_rate", "asr_unit", "empty_transcripts"]
+        assert rest == (asr if cell.condition.context_is_speech else []) + (
+            ["truncated_contexts"] if name == "undefined" else []
+        )
 
 
 def test_the_runs_cover_every_optional_block(runs: dict[str, tuple[EvalResult, Path]]) -> None:
