@@ -28,7 +28,9 @@ from s2sbench.metrics.wer import transcript_error
 from s2sbench.models.registry import parse_model_args
 from s2sbench.planning import RunPlan, check_scores, plan_run, store_as_scored
 from s2sbench.reports import run_files
-from s2sbench.reports.results import EvalResult, sample_rows
+from s2sbench.reports.result_degradation import parse_degradation
+from s2sbench.reports.result_metrics import SkippedCell, parse_metrics
+from s2sbench.reports.results import EvalResult, RecordedConfig, sample_rows
 from s2sbench.scores.item_records import item_records
 
 __all__ = [
@@ -171,7 +173,11 @@ class Evaluation(RunPlan):
             config["model_runtime"] = json_safe(runtime())
         # An undefined statistic is None (null in JSON), never NaN or Infinity.
         result = EvalResult(
-            json_safe(results), json_safe(degradation), self.skipped, config, self.cells
+            parse_metrics(json_safe(results)),
+            parse_degradation(json_safe(degradation)),
+            tuple(SkippedCell.from_json(s) for s in self.skipped),
+            RecordedConfig(config),
+            cells=self.cells,
         )
         if self.output_path is not None:
             run_files.write_results(self.output_path, result, self.log_samples)

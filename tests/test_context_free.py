@@ -20,6 +20,7 @@ from s2sbench.core.score_record import ScoreRecord
 from s2sbench.core.scoring import ContinuationScore
 from s2sbench.evaluator import evaluate
 from s2sbench.metrics.context_share import MIN_CONTEXT_GAIN, context_share
+from s2sbench.reports.results import RunResults
 from s2sbench.requests.build import build_requests
 from s2sbench.requests.prompts import get_template
 from s2sbench.tasks.registry import BUILTIN_TASKS
@@ -123,7 +124,7 @@ def test_share_in_results_table_and_report_equals_the_formula(tmp_path: Path) ->
     assert share["acc_none"] == pytest.approx(0.5) and share["context_gain"] == pytest.approx(0.4)
     assert share["ci_low"] < expected < share["ci_high"]
     assert share["context_gain_ci_low"] > 0
-    assert result.results["sample_story_en"]["none"]["acc"] == pytest.approx(0.5)
+    assert result.results["sample_story_en"]["none"].acc == pytest.approx(0.5)
     # none requests carried no context at all
     bare = [r for r in model.seen if r.condition is Condition.NONE]
     assert len(bare) == 20 and all(r.text_context == "" for r in bare)
@@ -133,7 +134,7 @@ def test_share_in_results_table_and_report_equals_the_formula(tmp_path: Path) ->
     from s2sbench.reports.table import print_summary
 
     console = Console(width=250, record=True)
-    print_summary(saved, console)
+    print_summary(RunResults.from_json(saved), console)
     text = console.export_text()
     share_table = text[text.index("context-driven share of the degradation") :]
     row = next(line for line in share_table.splitlines() if "sample_story_en" in line)
@@ -190,7 +191,7 @@ def test_undefined_share_is_null_in_results_and_named_in_table_and_report(tmp_pa
     from s2sbench.reports.table import print_summary
 
     console = Console(width=250, record=True)
-    print_summary(saved, console)
+    print_summary(RunResults.from_json(saved), console)
     assert "sample_story_en: share undefined: the context does not clearly help" in (
         console.export_text()
     )

@@ -82,8 +82,8 @@ def test_en_set_evaluates_with_the_ngram_model(en_set):
         model="ngram", tasks=[str(out / "task.yaml")], conditions=["t2t"], progress=False
     )
     cell = result.results["set"]["t2t"]
-    assert cell["n"] == 3
-    assert 0.0 <= cell["acc"] <= 1.0
+    assert cell.n == 3
+    assert cell.acc is not None and 0.0 <= cell.acc <= 1.0
     records = result.records("set", "t2t")
     assert len(records) == 3 and all(len(r.scores) == 2 for r in records)
 
@@ -97,8 +97,8 @@ def test_en_set_evaluates_s2t_with_the_sphinx_cascade(en_set):
     result = s2sbench.evaluate(
         model="sphinx", tasks=[str(out / "task.yaml")], conditions=["t2t", "s2t"], progress=False
     )
-    assert result.results["set"]["s2t"]["n"] == 3
-    assert result.results["set"]["t2t"]["n"] == 3
+    assert result.results["set"]["s2t"].n == 3
+    assert result.results["set"]["t2t"].n == 3
 
 
 def test_zh_story_and_cmmlu_sets_build_and_validate(tmp_path):

@@ -88,12 +88,13 @@ def test_default_run_on_few_items_of_each_language() -> None:
     assert set(result.results) == set(SAMPLE_SUITE) and not result.skipped
     for task in SAMPLE_SUITE:
         heard = result.results[task]["s2t"]
-        assert heard["asr_unit"] == ("word" if task.endswith("_en") else "char")
-        assert heard["empty_transcripts"] >= 0
-        assert result.results[task]["t2t"]["n"] == heard["n"] == 3
+        assert heard.asr_unit == ("word" if task.endswith("_en") else "char")
+        assert heard.empty_transcripts is not None and heard.empty_transcripts >= 0
+        assert result.results[task]["t2t"].n == heard.n == 3
         assert task in result.degradation
     # espeak-ng English is clear speech: Whisper base hears nearly every word
-    assert result.results["sample_story_en"]["s2t"]["asr_error_rate"] < 0.2
+    rate = result.results["sample_story_en"]["s2t"].asr_error_rate
+    assert rate is not None and rate < 0.2
     for cell in result.cells:
         for record in cell.records:
             transcript = record.scores[0].extra.get("transcript")
@@ -170,7 +171,7 @@ def test_an_empty_transcript_is_scored_from_bos(tmp_path: Path, cascade: HFCasca
         result = evaluate(
             cascade, tasks=[str(tmp_path / "task.yaml")], conditions=["s2t", "none"], progress=False
         )
-    assert result.results["silent"]["s2t"]["empty_transcripts"] == 1
+    assert result.results["silent"]["s2t"].empty_transcripts == 1
     by_condition: dict[Condition, Any] = {c.condition: c.records[0] for c in result.cells}
     silent, context_free = by_condition[Condition.S2T], by_condition[Condition.NONE]
     assert silent.scores[0].extra["transcript"] == ""

@@ -20,6 +20,7 @@ from s2sbench.models.asr_choice import choose_backend, is_ct2_whisper_dir
 from s2sbench.models.default_model import DEFAULT_MODEL, DEFAULT_MODEL_ARGS, resolve_model
 from s2sbench.models.whisper_ct2_decoding import WINDOW_FRAMES, DecodingOptions
 from s2sbench.models.whisper_ct2_folder import model_languages
+from s2sbench.reports.result_metrics import parse_metrics
 from s2sbench.reports.table import results_table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -135,7 +136,7 @@ def test_results_table_shows_error_rate_and_empty_transcripts() -> None:
         },
     }
     console = Console(width=200, record=True)
-    console.print(results_table(results))
+    console.print(results_table(parse_metrics(results)))
     text = console.export_text()
     assert "CER 72.0, 1 empty" in text and "WER 5.0" in text and "WER 5.0," not in text
 

@@ -10,6 +10,7 @@ import pytest
 
 from s2sbench.core.strict_json import write_json
 from s2sbench.reports.plots import plot_run_accuracy, plot_sweeps
+from s2sbench.reports.results import RunResults
 from s2sbench.sweeps import load_sweep
 
 STEPS = (50, 150, 400, 1000)
@@ -118,7 +119,7 @@ def test_a_single_run_gets_a_bar_chart(tmp_path: Path) -> None:
             "choice": {"t2t": _metrics(0.55, 1, 2)},
         }
     }
-    files = plot_run_accuracy(results, tmp_path)
+    files = plot_run_accuracy(RunResults.from_json(results), tmp_path)
     _check_images(files.png, files.svg)
     series = {s["condition"]: s["y"] for s in _sidecar(files.json)["series"]}
     assert series == {"t2t": pytest.approx([70.0, 55.0]), "s2t": pytest.approx([60.0])}

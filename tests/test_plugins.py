@@ -32,8 +32,8 @@ def test_plugin_runs_through_evaluate(tmp_path: Path) -> None:
     )
     metrics = result.results["sample_story_en"]["t2t"]
     assert "s2t" not in result.results["sample_story_en"]
-    assert [s["condition"] for s in result.skipped] == ["s2t"]
-    assert "text" in result.skipped[0]["reason"]
+    assert [s.condition for s in result.skipped] == ["s2t"]
+    assert "text" in result.skipped[0].reason
     assert result.config["model_fingerprint"] == {
         "adapter": "context-bigram",
         "version": 1,

@@ -16,7 +16,7 @@ from fake_models import HashModel
 
 from s2sbench import evaluate
 from s2sbench.cli.main import main
-from s2sbench.core.errors import ConfigError
+from s2sbench.core.errors import ConfigError, DataError
 from s2sbench.reports.results import RESULTS_FORMAT_VERSION
 from s2sbench.reports.run_records import load_run
 from s2sbench.reports.sweep_series import load_sweep
@@ -45,7 +45,7 @@ def _set_version(run: Path, version: object) -> None:
 
 
 def test_the_current_version_reads(run_dir: Path) -> None:
-    assert load_run(run_dir).results["format_version"] == RESULTS_FORMAT_VERSION
+    assert load_run(run_dir).results.format_version == RESULTS_FORMAT_VERSION
 
 
 def test_a_newer_format_is_refused_with_one_line(
@@ -62,7 +62,7 @@ def test_a_newer_format_is_refused_with_one_line(
 @pytest.mark.parametrize("version", ["1", 0, True, None])
 def test_a_version_that_is_no_version_is_refused(run_dir: Path, version: object) -> None:
     _set_version(run_dir, version)
-    with pytest.raises(ConfigError, match="not a version number"):
+    with pytest.raises(DataError, match="not a version number"):
         load_run(run_dir)
 
 
@@ -72,5 +72,5 @@ def test_a_sweep_reads_its_checkpoints_through_the_checked_loader(tmp_path: Path
     index = {"checkpoints": [{"name": "ckpt_1_100", "step": 100, "status": "done"}]}
     (root / "sweep.json").write_text(json.dumps(index), encoding="utf-8")
     (root / "ckpt_1_100" / "results.json").write_text("{", encoding="utf-8")  # a torn write
-    with pytest.raises(ConfigError, match=r"ckpt_1_100/results.json"):
+    with pytest.raises(DataError, match=r"ckpt_1_100/results.json"):
         load_sweep(root)

@@ -91,7 +91,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         executor=execution.executor,
         executor_args=execution.executor_args_dict(),
     )
-    print_summary(result.to_json())
+    print_summary(result)
     line = asr_summary_line(result.config)
     if line:
         print(line)

@@ -102,9 +102,9 @@ def compare_runs(
                 "label": label,
                 "path": str(Path(p)),
                 "results_path": str(run.path),
-                "model": run.config.get("model"),
-                "model_args": run.config.get("model_args"),
-                "model_id": run.config.get("model_id"),
+                "model": run.config.model,
+                "model_args": run.config.get("model_args"),  # as recorded, null included
+                "model_id": run.config.model_id,
                 "step": _step(run),
             }
             for label, p, run in zip(labels, paths, runs)

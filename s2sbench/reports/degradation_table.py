@@ -3,12 +3,21 @@ context-free ``none`` scored, the context-driven share of the degradation."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 from rich.table import Table
 
+from s2sbench.reports.result_degradation import ContextShare, PairDegradation
+from s2sbench.reports.result_fields import as_float
 
-def degradation_table(degradation: dict[str, dict[str, dict[str, Any]]]) -> Table:
+Degradation = Mapping[str, Mapping[str, PairDegradation]]
+
+
+def _pts(value: float | int | None, sign: str = "") -> str:
+    return f"{100 * as_float(value):{sign}.1f}"
+
+
+def degradation_table(degradation: Degradation) -> Table:
     table = Table(title="intelligence degradation (read -> heard)", title_justify="left")
     columns = (
         "task",
@@ -24,43 +33,41 @@ def degradation_table(degradation: dict[str, dict[str, dict[str, Any]]]) -> Tabl
         table.add_column(col, justify="left" if col in ("task", "pair") else "right")
     for task, pairs in degradation.items():
         for pair, d in pairs.items():
-            if not d.get("n_items"):
+            if not d.n_items:
                 continue
-            first, second = pair.split("->")
             table.add_row(
                 task,
                 pair,
-                str(d["n_items"]),
-                f"{100 * d[f'acc_{first}']:.1f}",
-                f"{100 * d[f'acc_{second}']:.1f}",
-                f"{100 * d['gap']:+.1f}",
-                f"[{100 * d['ci_low']:+.1f}, {100 * d['ci_high']:+.1f}]",
-                f"{d['mcnemar']['p_value']:.3g}",
+                str(d.n_items),
+                _pts(d.acc_first),
+                _pts(d.acc_second),
+                _pts(d.gap, "+"),
+                f"[{_pts(d.ci_low, '+')}, {_pts(d.ci_high, '+')}]",
+                f"{as_float(d.mcnemar.p_value if d.mcnemar else None):.3g}",
             )
     return table
 
 
-def share_text(share: dict[str, Any]) -> tuple[str, str]:
+def share_text(share: ContextShare) -> tuple[str, str]:
     """(the share in %, its CI), as the tables print them; ``undefined`` and ``-`` without."""
-    if share.get("share") is None:
+    if share.share is None:
         return "undefined", "-"
-    return (
-        f"{100 * share['share']:.0f}",
-        f"[{100 * share['ci_low']:.0f}, {100 * share['ci_high']:.0f}]",
-    )
+    low, high = as_float(share.ci_low), as_float(share.ci_high)
+    return f"{100 * share.share:.0f}", f"[{100 * low:.0f}, {100 * high:.0f}]"
 
 
-def _shares(degradation: dict[str, dict[str, dict[str, Any]]]) -> list[tuple[str, dict]]:
+def _shares(degradation: Degradation) -> list[tuple[str, ContextShare]]:
     """(task, context share) for every task whose T2T -> S2T entry has one (``none`` scored)."""
     out = []
     for task, pairs in degradation.items():
-        share = (pairs.get("t2t->s2t") or {}).get("context_share")
-        if share and share.get("n_items"):
+        entry = pairs.get("t2t->s2t")
+        share = entry.context_share if entry else None
+        if share and share.n_items:
             out.append((task, share))
     return out
 
 
-def context_share_rows(degradation: dict[str, dict[str, dict[str, Any]]]) -> list[list[str]]:
+def context_share_rows(degradation: Degradation) -> list[list[str]]:
     """One row per task with a context share, in :data:`CONTEXT_SHARE_HEADER`'s order."""
     rows = []
     for task, share in _shares(degradation):
@@ -68,13 +75,13 @@ def context_share_rows(degradation: dict[str, dict[str, dict[str, Any]]]) -> lis
         rows.append(
             [
                 task,
-                str(share["n_items"]),
-                f"{100 * share['acc_t2t']:.1f}",
-                f"{100 * share['acc_s2t']:.1f}",
-                f"{100 * share['acc_none']:.1f}",
-                f"{100 * share['context_gain']:+.1f}",
-                f"[{100 * share['context_gain_ci_low']:+.1f}, "
-                f"{100 * share['context_gain_ci_high']:+.1f}]",
+                str(share.n_items),
+                _pts(share.acc_t2t),
+                _pts(share.acc_s2t),
+                _pts(share.acc_none),
+                _pts(share.context_gain, "+"),
+                f"[{_pts(share.context_gain_ci_low, '+')}, "
+                f"{_pts(share.context_gain_ci_high, '+')}]",
                 value,
                 ci,
             ]
@@ -82,12 +89,12 @@ def context_share_rows(degradation: dict[str, dict[str, dict[str, Any]]]) -> lis
     return rows
 
 
-def undefined_share_notes(degradation: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
+def undefined_share_notes(degradation: Degradation) -> list[str]:
     """``<task>: share undefined: <reason>`` for each task whose share is undefined."""
     return [
-        f"{task}: share undefined: {share.get('undefined_reason')}"
+        f"{task}: share undefined: {share.undefined_reason}"
         for task, share in _shares(degradation)
-        if share.get("share") is None
+        if share.share is None
     ]
 
 
@@ -104,7 +111,7 @@ CONTEXT_SHARE_HEADER = (
 )
 
 
-def context_share_table(degradation: dict[str, dict[str, dict[str, Any]]]) -> Table | None:
+def context_share_table(degradation: Degradation) -> Table | None:
     """How much of the context's benefit hearing loses; None when no task scored ``none``."""
     rows = context_share_rows(degradation)
     if not rows:

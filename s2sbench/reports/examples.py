@@ -45,15 +45,15 @@ class Example:
 
 def _task_texts(run: RunData, task: str) -> dict[str, tuple[str, list[str]]]:
     """item id -> (context, continuations) read from the task's source, if available."""
-    info = run.config.get("tasks", {}).get(task, {})
-    source = info.get("source")
+    info = run.config.task(task)
+    source = info.source
     if not source or not os.path.isfile(source):
         return {}
     from s2sbench.core.errors import S2SBenchError
     from s2sbench.data.reference import read_items
 
     try:
-        items = read_items(info.get("kind", "story"), Path(source), info.get("lang", "en"))
+        items = read_items(info.kind or "story", Path(source), info.lang or "en")
     except (S2SBenchError, OSError, ValueError):
         return {}
     return {item.id: (item.context_text, list(item.continuations)) for item in items}
@@ -129,7 +129,7 @@ def example_blocks(run: RunData, per_task: int) -> list[Block]:
     """Counts of disagreeing items per task; the items themselves only when ``per_task > 0``."""
     blocks: list[Block] = [Heading(3, "Where reading and hearing disagree")]
     warned = False
-    for task, by_cond in run.results["results"].items():
+    for task, by_cond in run.results.results.items():
         if not {"t2t", "s2t"} <= set(by_cond):
             blocks.append(Para(f"{task}: not scored both read (T2T) and heard (S2T)."))
             continue

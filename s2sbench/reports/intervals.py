@@ -43,7 +43,7 @@ def accuracy_ci(records: Sequence[ScoreRecord], kind: str, *, seed: int = 1234) 
 
 
 def run_seed(run: RunData) -> int:
-    return int(run.config.get("seed") or 1234)
+    return int(run.config.seed or 1234)
 
 
 def run_accuracy_cis(run: RunData) -> dict[tuple[str, str], AccuracyCI]:
@@ -64,7 +64,7 @@ def sweep_accuracy_cis(sweep: Sweep, task: str, cond: str) -> dict[int, Accuracy
     out = {}
     for entry in sweep.finished():
         results = sweep.results[entry["name"]]
-        if cond not in results["results"].get(task, {}):
+        if results.metrics(task, cond) is None:
             continue
         run = RunData(sweep.root / entry["name"], results)
         try:

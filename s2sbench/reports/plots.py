@@ -16,7 +16,6 @@ import json
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from s2sbench.reports.figures import (
     CHANCE_ACC_PERCENT,
@@ -32,6 +31,8 @@ from s2sbench.reports.figures import (
     series_style,
 )
 from s2sbench.reports.intervals import CI_METHOD, AccuracyCI, sweep_accuracy_cis
+from s2sbench.reports.result_fields import as_float
+from s2sbench.reports.results import RunResults
 from s2sbench.reports.sweep_series import Sweep
 
 __all__ = ["CHANCE_ACC_PERCENT", "PlotFiles", "plot_run_accuracy", "plot_sweeps"]
@@ -170,7 +171,7 @@ def plot_sweeps(sweeps: Mapping[str, Sweep], out_dir: str | Path) -> list[PlotFi
 
 
 def plot_run_accuracy(
-    results: Mapping[str, Any],
+    results: RunResults,
     out_dir: str | Path,
     stem: str = "accuracy",
     cis: Mapping[tuple[str, str], AccuracyCI] | None = None,
@@ -178,15 +179,16 @@ def plot_run_accuracy(
     """One run (no steps): accuracy per task, one bar per condition, 95% CI whiskers, chance."""
     fig, ax = new_figure("accuracy per task and condition", "accuracy (%)", xlabel="task")
     cis = cis or {}
-    tasks = list(results["results"])
+    table = results.results
+    tasks = list(table)
     conds: list[str] = []
-    for by_cond in results["results"].values():
+    for by_cond in table.values():
         conds += [c for c in by_cond if c not in conds]
     width = 0.8 / max(1, len(conds))
     for index, cond in enumerate(conds):
-        cells = [(t, task) for t, task in enumerate(tasks) if cond in results["results"][task]]
+        cells = [(t, task) for t, task in enumerate(tasks) if cond in table[task]]
         xs = [t + index * width for t, _ in cells]
-        ys = [100 * results["results"][task][cond]["acc"] for _, task in cells]
+        ys = [100 * as_float(table[task][cond].acc) for _, task in cells]
         ax.bar(xs, ys, width=width, color=color(index), label=cond.upper())
         ci = [cis.get((task, cond)) for _, task in cells]
         gid = json.dumps({"condition": cond, "metric": "acc_percent"})
@@ -206,10 +208,7 @@ def plot_run_accuracy(
             bars.lines[2][0].set_gid(gid)  # the whiskers carry the CI into the sidecar
         # an invisible line carries the bar heights into the sidecar
         ax.plot(xs, ys, linestyle="none", gid=gid, label=f"_{cond}")
-    ticks = [
-        f"{task}\n({n_label([int(m['n']) for m in results['results'][task].values()])})"
-        for task in tasks
-    ]
+    ticks = [f"{task}\n({n_label([m.n for m in table[task].values()])})" for task in tasks]
     ax.set_xticks([t + 0.4 - width / 2 for t in range(len(tasks))], ticks)
     ax.set_axisbelow(True)
     chance_line(ax)

@@ -43,6 +43,7 @@ from s2sbench.reports.report_stats import (
     pct,
     per_checkpoint_blocks,
 )
+from s2sbench.reports.result_fields import as_float
 from s2sbench.reports.run_records import RunData, load_run
 
 SECTION_TITLES = (
@@ -58,16 +59,16 @@ SWEEP_SECTION_TITLES = ("Per checkpoint",)
 
 def _config_blocks(run: RunData) -> list[Block]:
     cfg = run.config
-    template = cfg.get("template", {})
+    template = cfg.template
     rows = [
-        ["model", str(cfg.get("model"))],
-        ["model_args", json.dumps(cfg.get("model_args", {}), ensure_ascii=False)],
-        ["model id", str(cfg.get("model_id"))],
-        ["conditions", ", ".join(cfg.get("conditions", []))],
+        ["model", str(cfg.model)],
+        ["model_args", json.dumps(cfg.model_args, ensure_ascii=False)],
+        ["model id", str(cfg.model_id)],
+        ["conditions", ", ".join(cfg.conditions)],
         ["template", str(template.get("name", template))],
         ["limit", str(cfg.get("limit"))],
-        ["bootstrap seed", str(cfg.get("seed"))],
-        ["versions", ", ".join(f"{k} {v}" for k, v in cfg.get("versions", {}).items())],
+        ["bootstrap seed", str(cfg.seed)],
+        ["versions", ", ".join(f"{k} {v}" for k, v in cfg.versions.items())],
         ["git", str(cfg.get("git_hash"))],
     ]
     if run.sweep is not None:
@@ -83,13 +84,13 @@ def _config_blocks(run: RunData) -> list[Block]:
     tasks = [
         [
             name,
-            t.get("kind", ""),
-            t.get("lang", ""),
-            str(t.get("n_items", "")),
-            str(t.get("version", "")),
-            str(t.get("source", "")),
+            t.kind or "",
+            t.lang or "",
+            "" if t.n_items is None else str(t.n_items),
+            "" if t.version is None else str(t.version),
+            t.source or "",
         ]
-        for name, t in cfg.get("tasks", {}).items()
+        for name, t in cfg.tasks.items()
     ]
     return [
         Heading(3, "Configuration"),
@@ -104,17 +105,17 @@ def _results_blocks(run: RunData) -> list[Block]:
         [
             task,
             cond,
-            str(m["n"]),
-            pct(m["acc"]),
+            str(m.n),
+            pct(m.acc),
             f"[{pct(cis[(task, cond)].low)}, {pct(cis[(task, cond)].high)}]"
             if (task, cond) in cis
             else "-",
-            f"{m['mean_right_loss']:.4f}",
-            f"{m['mean_wrong_loss']:.4f}",
-            pct(m.get("acc_argmax")),
-            pct(m.get("acc_sum")),
+            f"{as_float(m.mean_right_loss):.4f}",
+            f"{as_float(m.mean_wrong_loss):.4f}",
+            pct(m.acc_argmax),
+            pct(m.acc_sum),
         ]
-        for task, by_cond in run.results["results"].items()
+        for task, by_cond in run.results.results.items()
         for cond, m in by_cond.items()
     ]
     blocks: list[Block] = [
@@ -135,13 +136,10 @@ def _results_blocks(run: RunData) -> list[Block]:
             rows,
         ),
     ]
-    skipped = run.results.get("skipped", [])
+    skipped = run.results.skipped
     if skipped:
         blocks.append(
-            Para(
-                "Skipped: "
-                + "; ".join(f"{s['task']}/{s['condition']} ({s['reason']})" for s in skipped)
-            )
+            Para("Skipped: " + "; ".join(f"{s.task}/{s.condition} ({s.reason})" for s in skipped))
         )
     return blocks
 

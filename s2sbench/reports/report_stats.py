@@ -8,6 +8,7 @@ and marks the rows where they disagree about 5% significance.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from s2sbench.reports.compare import COMPARISON_HEADER, comparison_rows, comparison_title
@@ -17,6 +18,8 @@ from s2sbench.reports.degradation_table import (
     undefined_share_notes,
 )
 from s2sbench.reports.report_doc import Block, Heading, Para, TableBlock
+from s2sbench.reports.result_degradation import McNemarResult, PairDegradation
+from s2sbench.reports.result_fields import as_float
 from s2sbench.reports.run_records import RunData
 
 TESTS_EXPLAINED = (
@@ -34,8 +37,8 @@ def pct(value: Any) -> str:
     return "-" if value is None else f"{100 * float(value):.1f}"
 
 
-def ci_text(low: float, high: float) -> str:
-    return f"[{100 * low:+.1f}, {100 * high:+.1f}]"
+def ci_text(low: float | None, high: float | None) -> str:
+    return f"[{100 * as_float(low):+.1f}, {100 * as_float(high):+.1f}]"
 
 
 def ci_and_p_disagree(ci_low: float, ci_high: float, p_value: float, alpha: float = 0.05) -> bool:
@@ -43,46 +46,48 @@ def ci_and_p_disagree(ci_low: float, ci_high: float, p_value: float, alpha: floa
     return (ci_low > 0 or ci_high < 0) != (p_value < alpha)
 
 
-def p_text(d: dict[str, Any], with_unit: bool = True) -> str:
+def p_text(
+    p_value: float | None, ci_low: float | None, ci_high: float | None, unit: str | None = None
+) -> str:
     """McNemar p, its unit (item or pair), and the mark when the CI disagrees with it."""
-    mcnemar = d["mcnemar"]
-    text = f"{mcnemar['p_value']:.3g}"
-    if with_unit and mcnemar.get("unit"):
-        text += f" ({mcnemar['unit']})"
-    if ci_and_p_disagree(d["ci_low"], d["ci_high"], mcnemar["p_value"]):
+    p, low, high = as_float(p_value), as_float(ci_low), as_float(ci_high)
+    text = f"{p:.3g}"
+    if unit:
+        text += f" ({unit})"
+    if ci_and_p_disagree(low, high, p):
         text += DISAGREE_MARK
     return text
 
 
 def degradation_blocks(run: RunData) -> list[Block]:
     rows, subject_rows = [], []
-    for task, pairs in run.results.get("degradation", {}).items():
+    for task, pairs in run.results.degradation.items():
         for pair, d in pairs.items():
-            if not d.get("n_items"):
+            if not d.n_items:
                 continue
-            first, second = pair.split("->")
+            mcnemar = d.mcnemar or McNemarResult(None, None, None)
             rows.append(
                 [
                     task,
                     pair,
-                    str(d["n_items"]),
-                    pct(d[f"acc_{first}"]),
-                    pct(d[f"acc_{second}"]),
-                    f"{100 * d['gap']:+.1f}",
-                    ci_text(d["ci_low"], d["ci_high"]),
-                    p_text(d),
+                    str(d.n_items),
+                    pct(d.acc_first),
+                    pct(d.acc_second),
+                    f"{100 * as_float(d.gap):+.1f}",
+                    ci_text(d.ci_low, d.ci_high),
+                    p_text(mcnemar.p_value, d.ci_low, d.ci_high, mcnemar.unit),
                 ]
             )
-            for subject, s in d.get("by_subject", {}).items():
+            for subject, s in (d.by_subject or {}).items():
                 subject_rows.append(
                     [
                         task,
                         pair,
                         subject,
-                        str(s["n_items"]),
-                        pct(s[f"acc_{first}"]),
-                        pct(s[f"acc_{second}"]),
-                        f"{100 * s['gap']:+.1f}",
+                        str(s.n_items),
+                        pct(s.acc_first),
+                        pct(s.acc_second),
+                        f"{100 * as_float(s.gap):+.1f}",
                     ]
                 )
     blocks: list[Block] = [Heading(3, "Intelligence degradation")]
@@ -109,7 +114,7 @@ def degradation_blocks(run: RunData) -> list[Block]:
         ]
     else:
         blocks.append(Para("No task was scored both read and heard."))
-    blocks += context_share_blocks(run.results.get("degradation", {}))
+    blocks += context_share_blocks(run.results.degradation)
     blocks.append(Heading(3, "Per subject"))
     blocks.append(
         TableBlock(
@@ -140,7 +145,7 @@ SHARE_EXPLAINED = (
 )
 
 
-def context_share_blocks(degradation: dict[str, Any]) -> list[Block]:
+def context_share_blocks(degradation: Mapping[str, Mapping[str, PairDegradation]]) -> list[Block]:
     """The context-driven share of the degradation, for tasks also scored without context."""
     rows = context_share_rows(degradation)
     if not rows:
@@ -159,10 +164,9 @@ def per_checkpoint_blocks(run: RunData) -> list[Block]:
     if sweep is None:
         return []
     rows = []
-    for task in run.results["results"]:
+    for task in run.results.results:
         for pair in sweep.pairs(task):
             for p in sweep.gap_series(task, pair):
-                d = {"ci_low": p.ci_low, "ci_high": p.ci_high, "mcnemar": {"p_value": p.p_value}}
                 rows.append(
                     [
                         task,
@@ -173,7 +177,7 @@ def per_checkpoint_blocks(run: RunData) -> list[Block]:
                         pct(p.acc_second),
                         f"{100 * p.gap:+.1f}",
                         ci_text(p.ci_low, p.ci_high),
-                        p_text(d, with_unit=False),
+                        p_text(p.p_value, p.ci_low, p.ci_high),
                     ]
                 )
     blocks: list[Block] = [Heading(3, "Per checkpoint")]

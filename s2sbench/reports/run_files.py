@@ -19,16 +19,18 @@ import datetime as dt
 import json
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from s2sbench.core.cell import Cell
-from s2sbench.core.errors import ConfigError, StoreError
+from s2sbench.core.errors import ConfigError, DataError, StoreError
 from s2sbench.core.output_files import check_output_dir, output_file
 from s2sbench.core.regular_files import check_replaceable, read_regular
 from s2sbench.core.run_options import check_something_to_score
 from s2sbench.core.strict_json import write_json, write_jsonl
-from s2sbench.reports.results import RESULTS_FORMAT_VERSION, EvalResult, sample_rows
+from s2sbench.reports.result_fields import MalformedResults
+from s2sbench.reports.results import RESULTS_FORMAT_VERSION, EvalResult, RunResults, sample_rows
 
 RESULTS_NAME = "results.json"
 # What makes two runs' results comparable cell by cell; everything else in config may differ.
@@ -43,20 +45,6 @@ IDENTITY_KEYS = (
     "seed",
     "long_audio",
 )
-# Metrics reports format as numbers; other keys (newer metrics) may hold anything.
-NUMERIC_METRICS = {
-    "acc",
-    "n",
-    "mean_right_loss",
-    "mean_wrong_loss",
-    "acc_argmax",
-    "acc_sum",
-    "acc_per_byte",
-    "n_pairs",
-    "ties",
-    "asr_error_rate",
-    "empty_transcripts",
-}
 STARTED_KEYS = ("started_at", "start_date", "started", "start_time")  # ISO 8601, if recorded
 
 
@@ -64,65 +52,21 @@ def samples_name(task: str, condition: str, stamp: str = "") -> str:
     return f"samples_{task}_{condition}{'_' + stamp if stamp else ''}.jsonl"
 
 
-def _shape_error(path: Path, what: str) -> ConfigError:
-    return ConfigError(
+def _malformed(path: Path, what: str) -> DataError:
+    return DataError.at(
+        path,
+        None,
         f"not an s2sbench results file ({what})",
-        where=str(path),
         hint="give the --output-path of 's2sbench run' or 's2sbench sweep', or move the file away",
     )
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _nested(value: Any, depth: int) -> bool:
-    """``value`` is an object of objects ... ``depth`` levels deep."""
-    if not isinstance(value, dict):
-        return False
-    return depth == 1 or all(_nested(v, depth - 1) for v in value.values())
-
-
-def results_shape_problem(data: Any) -> str | None:
-    """What makes ``data`` not a results.json a report can read, or None.
-
-    Extra keys are fine (newer versions add some); the ones reports read must
-    have the types ``run`` writes: metrics are numbers, null or text, and every
-    cell has ``n`` and ``acc``.
-    """
-    if not isinstance(data, dict) or not _nested(data.get("results"), 3):
-        return "'results' must map task -> condition -> metrics"
-    for task, by_condition in data["results"].items():
-        for condition, metrics in by_condition.items():
-            where = f"results.{task}.{condition}"
-            if not isinstance(metrics.get("n"), int) or not (
-                metrics.get("acc") is None or _is_number(metrics.get("acc"))
-            ):
-                return f"'{where}' lacks a count 'n' or an accuracy 'acc'"
-            for key in NUMERIC_METRICS & set(metrics):
-                if not (metrics[key] is None or _is_number(metrics[key])):
-                    return f"'{where}.{key}' is not a number"
-    config = data.get("config", {})
-    if not isinstance(config, dict):
-        return "'config' is not an object"
-    for key, depth in (("tasks", 2), ("model_args", 1), ("template", 1), ("versions", 1)):
-        if key in config and not (_nested(config[key], depth) or config[key] is None):
-            return f"'config.{key}' is not an object"
-    if "conditions" in config and not isinstance(config["conditions"], list):
-        return "'config.conditions' is not a list"
-    if "degradation" in data and not _nested(data["degradation"], 3):
-        return "'degradation' must map task -> pair -> statistics"
-    skipped = data.get("skipped", [])
-    if not isinstance(skipped, list) or not all(isinstance(s, dict) for s in skipped):
-        return "'skipped' is not a list of objects"
-    return None
-
-
-def load_results_file(path: Path) -> dict[str, Any] | None:
+def load_results_file(path: Path) -> RunResults | None:
     """``results.json`` as written by ``run`` (version and shape checked), or None if absent.
 
     Read without following a link and refusing a FIFO; a file of another shape
-    is one clear error naming it, never a crash deep in a report.
+    is one clear ``DataError`` naming it and the bad key, never a crash deep in a
+    report. Extra keys are fine (newer versions add some) and are kept.
     """
     raw = read_regular(Path(path))
     if raw is None:
@@ -130,23 +74,25 @@ def load_results_file(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(raw.decode("utf-8"))
     except (ValueError, RecursionError) as exc:
-        raise ConfigError(
-            f"cannot parse {path} ({exc})",
+        raise DataError.at(
+            path,
+            None,
+            f"cannot parse it as JSON ({exc})",
             hint="move it away; rerunning 's2sbench run' rewrites it from scores.jsonl",
         ) from None
     version = data.get("format_version", 1) if isinstance(data, dict) else 1
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise _shape_error(path, f"format_version {version!r} is not a version number")
+        raise _malformed(path, f"format_version {version!r} is not a version number")
     if version > RESULTS_FORMAT_VERSION:
         raise ConfigError(
             f"results format {version}, this s2sbench reads formats up to {RESULTS_FORMAT_VERSION}",
             where=str(path),
             hint="upgrade s2sbench to read it",
         )
-    problem = results_shape_problem(data)
-    if problem:
-        raise _shape_error(path, problem)
-    return data
+    try:
+        return RunResults.from_json(data)
+    except MalformedResults as exc:
+        raise _malformed(path, exc.what) from None
 
 
 def check_before_run(
@@ -164,7 +110,7 @@ def check_before_run(
         check_replaceable(output / samples_name(cell.task.name, cell.condition.value))
 
 
-def run_identity(config: dict[str, Any]) -> dict[str, Any]:
+def run_identity(config: Mapping[str, Any]) -> dict[str, Any]:
     identity = {key: config.get(key) for key in IDENTITY_KEYS}
     tasks = identity["tasks"]
     if isinstance(tasks, dict):  # name -> its version, source and size
@@ -177,11 +123,11 @@ def run_identity(config: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(identity, sort_keys=True, default=str))
 
 
-def _started(results: dict[str, Any], path: Path) -> dt.datetime:
+def _started(results: RunResults, path: Path) -> dt.datetime:
     """When the run of ``results`` started: as recorded, else its file's time less its duration."""
-    config = results.get("config", {})
+    config = results.config
     for key in STARTED_KEYS:
-        value = config.get(key, results.get(key))
+        value = config.get(key, results.extra.get(key))
         if isinstance(value, str):
             try:
                 when = dt.datetime.fromisoformat(value)
@@ -214,12 +160,12 @@ def _free_stamp(output: Path, base: str, cells: list[tuple[str, str]]) -> str:
         number += 1
 
 
-def differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+def differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     a, b = run_identity(old), run_identity(new)
     return [key for key in IDENTITY_KEYS if a.get(key) != b.get(key)]
 
 
-def keep_earlier_results(output: Path, new_config: dict[str, Any]) -> str | None:
+def keep_earlier_results(output: Path, new_config: Mapping[str, Any]) -> str | None:
     """Move an earlier run's results aside when this run's configuration differs.
 
     Call it holding the output directory's lock, right before writing the new
@@ -231,11 +177,10 @@ def keep_earlier_results(output: Path, new_config: dict[str, Any]) -> str | None
     earlier = load_results_file(path)
     if earlier is None:
         return None
-    old_config = earlier.get("config", {})
-    changed = differences(old_config, new_config)
+    changed = differences(earlier.config, new_config)
     if not changed:
         return None  # the same configuration: its results are rewritten
-    cells = [(t, c) for t, by_cond in earlier["results"].items() for c in by_cond]
+    cells = earlier.cell_names()
     base = _started(earlier, path).strftime("%Y-%m-%dT%H-%M-%SZ")
     stamp = _free_stamp(output, base, cells)
     moved = 0

@@ -19,6 +19,7 @@ from typing import Any
 
 from s2sbench.core.errors import ConfigError, StoreError
 from s2sbench.core.scoring import ContinuationScore
+from s2sbench.reports.results import RecordedConfig, RunResults
 from s2sbench.reports.run_files import RESULTS_NAME, load_results_file
 from s2sbench.reports.sweep_series import Sweep, is_sweep_dir, load_sweep
 from s2sbench.scores.item_records import merge_parts
@@ -31,19 +32,19 @@ class RunData:
     """One evaluated run: where, its results.json content, and (lazily) per-item rows."""
 
     path: Path
-    results: dict[str, Any]
+    results: RunResults
     sweep: Sweep | None = None
     _samples: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
-    def config(self) -> dict[str, Any]:
-        return self.results.get("config", {})
+    def config(self) -> RecordedConfig:
+        return self.results.config
 
     def kind(self, task: str) -> str:
-        return self.config.get("tasks", {}).get(task, {}).get("kind", "story")
+        return self.config.task(task).kind or "story"
 
     def cells(self) -> list[tuple[str, str]]:
-        return [(t, c) for t, by_cond in self.results["results"].items() for c in by_cond]
+        return self.results.cell_names()
 
     def sample_rows(self, task: str, condition: str) -> list[dict[str, Any]] | None:
         """Rows of ``samples_<task>_<condition>.jsonl``, or None when not logged."""
@@ -69,7 +70,7 @@ class RunData:
         path = self.path / STORE_NAME
         if not path.is_file():
             raise ConfigError(f"{self.path} has neither samples nor {STORE_NAME} for {task}")
-        mid = self.config.get("model_id")
+        mid = self.config.model_id
         found: dict[str, list[ScoreRecord]] = {}
         for stored in read_store(path):  # checksummed; a torn last line is left out
             record = stored.record

@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from s2sbench.core.errors import ConfigError
+from s2sbench.reports.result_fields import as_float
+from s2sbench.reports.result_metrics import CellMetrics
+from s2sbench.reports.results import RunResults
 from s2sbench.reports.run_files import load_results_file
 
 SWEEP_INDEX = "sweep.json"
@@ -31,6 +34,16 @@ class Point:
     mean_right_loss: float
     mean_wrong_loss: float
     n: int
+
+    @classmethod
+    def from_metrics(cls, step: int, metrics: CellMetrics) -> Point:
+        return cls(
+            step,
+            as_float(metrics.acc),
+            as_float(metrics.mean_right_loss),
+            as_float(metrics.mean_wrong_loss),
+            metrics.n,
+        )
 
 
 @dataclass(frozen=True)
@@ -57,7 +70,7 @@ class Sweep:
 
     root: Path
     index: dict[str, Any]
-    results: dict[str, dict[str, Any]]  # checkpoint name -> results.json content
+    results: dict[str, RunResults]  # checkpoint name -> results.json content
 
     @property
     def name(self) -> str:
@@ -71,59 +84,49 @@ class Sweep:
         """Every (task, condition) scored by at least one checkpoint, in first-seen order."""
         seen: dict[tuple[str, str], None] = {}
         for entry in self.finished():
-            for task, by_cond in self.results[entry["name"]]["results"].items():
-                for cond in by_cond:
-                    seen[(task, cond)] = None
+            for cell in self.results[entry["name"]].cell_names():
+                seen[cell] = None
         return list(seen)
 
     def series(self, task: str, condition: str) -> list[Point]:
         points = []
         for entry in self.finished():
-            metrics = self.results[entry["name"]]["results"].get(task, {}).get(condition)
+            metrics = self.results[entry["name"]].metrics(task, condition)
             if metrics:
-                points.append(
-                    Point(
-                        int(entry["step"]),
-                        float(metrics["acc"]),
-                        float(metrics["mean_right_loss"]),
-                        float(metrics["mean_wrong_loss"]),
-                        int(metrics["n"]),
-                    )
-                )
+                points.append(Point.from_metrics(int(entry["step"]), metrics))
         return points
 
     def pairs(self, task: str) -> list[str]:
         """The condition pairs (``t2t->s2t``, ...) with a degradation entry for ``task``."""
         seen: dict[str, None] = {}
         for entry in self.finished():
-            by_pair = self.results[entry["name"]].get("degradation", {}).get(task, {})
+            by_pair = self.results[entry["name"]].degradation.get(task, {})
             for pair, d in by_pair.items():
-                if d.get("n_items"):
+                if d.n_items:
                     seen[pair] = None
         return list(seen)
 
     def gap_series(self, task: str, pair: str) -> list[GapPoint]:
         """Per finished checkpoint: the degradation of ``pair`` (e.g. ``t2t->s2t``) on ``task``."""
-        first, second = pair.split("->")
         points = []
         for entry in self.finished():
-            d = self.results[entry["name"]].get("degradation", {}).get(task, {}).get(pair)
-            if d and d.get("n_items"):
+            d = self.results[entry["name"]].pair(task, pair)
+            if d and d.n_items:
                 points.append(
                     GapPoint(
                         int(entry["step"]),
-                        float(d[f"acc_{first}"]),
-                        float(d[f"acc_{second}"]),
-                        float(d["gap"]),
-                        float(d["ci_low"]),
-                        float(d["ci_high"]),
-                        float(d["mcnemar"]["p_value"]),
-                        int(d["n_items"]),
+                        as_float(d.acc_first),
+                        as_float(d.acc_second),
+                        as_float(d.gap),
+                        as_float(d.ci_low),
+                        as_float(d.ci_high),
+                        as_float(d.mcnemar.p_value if d.mcnemar else None),
+                        d.n_items,
                     )
                 )
         return points
 
-    def last(self) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    def last(self) -> tuple[dict[str, Any], RunResults] | None:
         """The index entry and results of the checkpoint with the highest step."""
         done = self.finished()
         return (done[-1], self.results[done[-1]["name"]]) if done else None
@@ -146,7 +149,7 @@ def load_sweep(root: str | Path) -> Sweep:
         ) from None
     except ValueError as exc:
         raise ConfigError(f"cannot parse {index_path} ({exc})") from None
-    results: dict[str, dict[str, Any]] = {}
+    results: dict[str, RunResults] = {}
     for entry in index.get("checkpoints", []):
         path = root / entry["name"] / "results.json"
         if entry.get("status") == "done" and path.is_file():

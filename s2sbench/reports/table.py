@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+
+from s2sbench.reports.result_metrics import CellMetrics
+from s2sbench.reports.results import RunResults
 
 
 def _fmt(value: Any, pct: bool = False) -> str:
@@ -17,17 +21,17 @@ def _fmt(value: Any, pct: bool = False) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
-def _asr(metrics: dict[str, Any]) -> str:
+def _asr(metrics: CellMetrics) -> str:
     """The cascade's error rate (WER for English, CER for Chinese) and its empty transcripts."""
-    rate = metrics.get("asr_error_rate")
+    rate = metrics.asr_error_rate
     if rate is None:
         return "-"
-    unit = "CER" if metrics.get("asr_unit") == "char" else "WER"
-    empty = metrics.get("empty_transcripts") or 0
+    unit = "CER" if metrics.asr_unit == "char" else "WER"
+    empty = metrics.empty_transcripts or 0
     return f"{unit} {100 * rate:.1f}" + (f", {empty} empty" if empty else "")
 
 
-def results_table(results: dict[str, dict[str, dict[str, Any]]]) -> Table:
+def results_table(results: Mapping[str, Mapping[str, CellMetrics]]) -> Table:
     table = Table(title="s2sbench results", title_justify="left")
     for col in (
         "task",
@@ -45,17 +49,17 @@ def results_table(results: dict[str, dict[str, dict[str, Any]]]) -> Table:
             table.add_row(
                 task,
                 cond,
-                _fmt(m["n"]),
-                _fmt(m["acc"], True),
-                _fmt(m["mean_right_loss"]),
-                _fmt(m["mean_wrong_loss"]),
-                _fmt(m["acc_argmax"], True),
+                _fmt(m.n),
+                _fmt(m.acc, True),
+                _fmt(m.mean_right_loss),
+                _fmt(m.mean_wrong_loss),
+                _fmt(m.acc_argmax, True),
                 _asr(m),
             )
     return table
 
 
-def asr_summary_line(config: dict[str, Any]) -> str | None:
+def asr_summary_line(config: Mapping[str, Any]) -> str | None:
     """What a cascade's ASR did this run (files, audio, cache hits, time), or None."""
     asr = (config.get("model_runtime") or {}).get("asr") or {}
     if not asr.get("files_transcribed"):
@@ -68,11 +72,11 @@ def asr_summary_line(config: dict[str, Any]) -> str | None:
     )
 
 
-def print_summary(data: dict[str, Any], console: Console | None = None) -> None:
+def print_summary(data: RunResults, console: Console | None = None) -> None:
     """Results table, degradation table (when present) and the skipped cells."""
     console = console or Console(width=max(Console().width, 120))
-    console.print(results_table(data["results"]))
-    degradation = data.get("degradation") or {}
+    console.print(results_table(data.results))
+    degradation = data.degradation
     if degradation:
         from s2sbench.reports.degradation_table import (
             context_share_table,
@@ -87,7 +91,7 @@ def print_summary(data: dict[str, Any], console: Console | None = None) -> None:
         for note in undefined_share_notes(degradation):
             console.print(note, highlight=False)
     grouped: dict[tuple[str, str], list[str]] = {}
-    for skip in data.get("skipped", []):
-        grouped.setdefault((skip["task"], skip["reason"]), []).append(skip["condition"])
+    for skip in data.skipped:
+        grouped.setdefault((skip.task, skip.reason), []).append(skip.condition)
     for (task, reason), conditions in grouped.items():
         console.print(f"[yellow]skipped[/] {task} ({', '.join(conditions)}): {reason}")

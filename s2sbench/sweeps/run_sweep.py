@@ -36,6 +36,7 @@ from s2sbench.core.progress import Progress, show_progress
 from s2sbench.core.run_config import ExecutionOptions, RunConfig
 from s2sbench.core.strict_json import write_json
 from s2sbench.models.registry import parse_model_args
+from s2sbench.reports.results import RunResults
 from s2sbench.reports.sweep_series import (
     COMBINED_SUMMARY_NAME,
     SWEEP_INDEX,
@@ -84,10 +85,10 @@ def free_memory() -> None:
         torch.cuda.empty_cache()
 
 
-def _checkpoint_summary(results: dict[str, Any], step: int) -> str:
+def _checkpoint_summary(results: RunResults, step: int) -> str:
     cells = {
-        (task, cond): [Point(step, m["acc"], m["mean_right_loss"], m["mean_wrong_loss"], m["n"])]
-        for task, by_cond in results["results"].items()
+        (task, cond): [Point.from_metrics(step, m)]
+        for task, by_cond in results.results.items()
         for cond, m in by_cond.items()
     }
     return summary_text(cells)
@@ -225,7 +226,7 @@ class _SweepRun:
             log_samples=True,
         )
 
-    def finish_checkpoint(self, ckpt: Checkpoint, signature: str, data: dict[str, Any]) -> None:
+    def finish_checkpoint(self, ckpt: Checkpoint, signature: str, data: RunResults) -> None:
         """Per-checkpoint summary and marker, then the sweep index: the checkpoint is done."""
         out_dir = self.root / ckpt.name
         write_atomic(out_dir / COMBINED_SUMMARY_NAME, _checkpoint_summary(data, ckpt.step))
@@ -250,7 +251,7 @@ class _SweepRun:
                 result = evaluate(
                     config=self.checkpoint_config(ckpt), progress=self.execution.progress
                 )
-                data = result.to_json()
+                data = result.saved()
                 del result
                 self.finish_checkpoint(ckpt, signature, data)
                 free_memory()
@@ -291,5 +292,5 @@ class _SweepRun:
                     self.execution.progress,
                 )
             for ckpt, plan, signature in zip(todo, plans, signatures):
-                self.finish_checkpoint(ckpt, signature, plan.finish().to_json())
+                self.finish_checkpoint(ckpt, signature, plan.finish().saved())
         return [c.name for c in todo]
