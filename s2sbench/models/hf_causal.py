@@ -40,14 +40,18 @@ from s2sbench.models.text_encoding import (
     encode_request,
 )
 from s2sbench.models.token_scoring import padding_id
+from s2sbench.models.transformers_base import LOADED_ARGS, TransformersAdapter
 
 log = logging.getLogger(__name__)
 
 
-class HFCausalLM:
+class HFCausalLM(TransformersAdapter):
     """A ``transformers`` causal LM reading text contexts (T2T), any language."""
 
     name = "hf"
+    summary = "any `AutoModelForCausalLM`"
+    conditions = ("t2t", "none")
+    identified_args = LOADED_ARGS | {"gguf_file"}  # a GGUF is named by its sha256
 
     def __init__(
         self,
@@ -72,13 +76,7 @@ class HFCausalLM:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         from s2sbench.core.checkpoint_files import resolve_local_dir, weights_fingerprint
-        from s2sbench.core.hf_loading import (
-            LazyModel,
-            dtype_name,
-            load_config,
-            load_preprocessor,
-            model_max_length,
-        )
+        from s2sbench.core.hf_loading import LoadOptions, dtype_name, model_max_length
         from s2sbench.models.gguf import resolve_pretrained
 
         if padding_side not in ("left", "right"):
@@ -92,27 +90,20 @@ class HFCausalLM:
         self.batcher: AutoBatcher[Any, Any] = AutoBatcher(batch_size, auto_start=max_batch_size)
         # a GGUF is dequantized once into the s2sbench cache, then loaded as a plain checkpoint
         pretrained, source = resolve_pretrained(pretrained, gguf_file, revision)
-        config = load_config(
+        self.options = LoadOptions(
             pretrained,
-            revision=revision,
-            trust_remote_code=trust_remote_code,
-            allow_pickle=allow_pickle,
-        )
-        self.weights = LazyModel(
-            AutoModelForCausalLM,
-            pretrained,
-            dtype=dtype,
-            device=device,
-            revision=revision,
-            trust_remote_code=trust_remote_code,
-            allow_pickle=allow_pickle,
-            attn_implementation=attn_implementation,
-            allow_weight_mismatch=allow_weight_mismatch,
+            revision,
+            dtype,
+            device,
+            attn_implementation,
+            trust_remote_code,
+            allow_pickle,
+            allow_weight_mismatch,
             label=source["pretrained"] if "gguf_sha256" in source else None,
         )
-        self.tokenizer = tok = load_preprocessor(
-            AutoTokenizer, pretrained, revision=revision, trust_remote_code=trust_remote_code
-        )
+        config = self.options.config()
+        self.weights = self.options.lazy(AutoModelForCausalLM)
+        self.tokenizer = tok = self.options.preprocessor(AutoTokenizer)
         self.max_length = (
             int(max_length) if max_length else model_max_length(SimpleNamespace(config=config), tok)
         )
@@ -120,8 +111,7 @@ class HFCausalLM:
         self.pad_id = padding_id(tok, self.start_id)
         self.prefix = context_prefix(tok, self.add_bos_token)
         local = resolve_local_dir(pretrained, revision)
-        self._fingerprint = {
-            "adapter": self.name,
+        self._facts = {
             **source,
             **weights_fingerprint(local),
             "revision": revision,
@@ -134,13 +124,8 @@ class HFCausalLM:
         }
         self._fell_back = False
 
-    @property
-    def model(self) -> Any:
-        """The weights, loaded on first use (see ``hf_loading.LazyModel``)."""
-        return self.weights.get()
-
-    def fingerprint(self) -> dict[str, Any]:
-        return dict(self._fingerprint)
+    def fingerprint_facts(self) -> dict[str, Any]:
+        return dict(self._facts)
 
     def unsupported_reason(self, condition: Condition, lang: str) -> str | None:
         if condition.context_is_speech:
@@ -213,7 +198,7 @@ class HFCausalLM:
         self._fell_back = True
         log.warning(
             "%s: cannot reuse the context cache (%s); scoring full sequences",
-            self._fingerprint["pretrained"],
+            self._facts["pretrained"],
             exc,
         )
 

@@ -23,14 +23,14 @@ join), exactly as the files are given.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from types import SimpleNamespace
 from typing import Any
 
 from s2sbench.core.conditions import Condition
 from s2sbench.core.context_request import ContextRequest
 from s2sbench.core.errors import ModelError
-from s2sbench.core.hf_loading import model_max_length
+from s2sbench.core.hf_loading import LoadOptions, dtype_name, model_max_length
 from s2sbench.models.batching import AutoBatcher
-from s2sbench.models.eager_lm import load_lm_and_tokenizer, loaded_fingerprint
 from s2sbench.models.speech_units import SpeechUnitEncoder
 from s2sbench.models.text_encoding import tokenizer_special_tokens
 from s2sbench.models.token_scoring import (
@@ -41,12 +41,18 @@ from s2sbench.models.token_scoring import (
     padding_id,
     score_units,
 )
+from s2sbench.models.transformers_base import LOADED_ARGS, TransformersAdapter
 
 
-class UnitLM:
+class UnitLM(TransformersAdapter):
     """Scores spoken continuations with a causal LM over HuBERT k-means units."""
 
     name = "unit-lm"
+    summary = "HuBERT units -> unit LM (TWIST/SpiritLM recipe)"
+    conditions = ("s2s", "t2s")
+    # the speech side is named by the unit encoder's own fingerprint (hashes, k, layer)
+    identified_args = LOADED_ARGS | {"hubert", "centroids", "layer", "dedup"}
+    identified_args |= {"unit_token", "speech_marker", "text_marker"}
 
     def __init__(
         self,
@@ -67,19 +73,23 @@ class UnitLM:
         allow_weight_mismatch: bool = False,
         **_runtime: Any,
     ):
-        from transformers import AutoModelForCausalLM
+        from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.pretrained, self.revision = str(pretrained), revision
-        self.model, self.tokenizer = load_lm_and_tokenizer(
-            AutoModelForCausalLM,
-            pretrained,
-            dtype=dtype,
-            device=device,
-            revision=revision,
-            trust_remote_code=trust_remote_code,
-            allow_pickle=allow_pickle,
-            allow_weight_mismatch=allow_weight_mismatch,
+        self.options = LoadOptions(
+            self.pretrained,
+            revision,
+            dtype,
+            device,
+            None,
+            trust_remote_code,
+            allow_pickle,
+            allow_weight_mismatch,
         )
+        config = self.options.config()
+        self._dtype = dtype_name(dtype, config)
+        self.weights = self.options.lazy(AutoModelForCausalLM)
+        self.tokenizer = self.options.preprocessor(AutoTokenizer)
         self.encoder = SpeechUnitEncoder(
             hubert,
             centroids,
@@ -106,7 +116,7 @@ class UnitLM:
         tok = self.tokenizer
         self.bos = list(tokenizer_special_tokens(tok)[0])  # what tok(text) puts first: BOS
         self.pad_id = padding_id(tok)
-        self.max_length = model_max_length(self.model, tok)
+        self.max_length = model_max_length(SimpleNamespace(config=config), tok)
         self.batcher: AutoBatcher[TokenUnit, list[Scored]] = AutoBatcher(batch_size)
 
     def _token_id(self, token: str) -> int | None:
@@ -116,17 +126,15 @@ class UnitLM:
         found = self.tokenizer.convert_tokens_to_ids(token)
         return None if found is None or found == self.tokenizer.unk_token_id else int(found)
 
-    def fingerprint(self) -> dict[str, Any]:
-        return loaded_fingerprint(
-            self.name,
-            self.pretrained,
-            self.revision,
-            self.model,
-            unit_token=self.unit_token,
-            markers=dict(self.markers),
-            context_prefix=self.bos,
-            units=self.encoder.fingerprint(),
-        )
+    def fingerprint_facts(self) -> dict[str, Any]:
+        return {
+            **super().fingerprint_facts(),
+            "dtype": self._dtype,
+            "unit_token": self.unit_token,
+            "markers": dict(self.markers),
+            "context_prefix": self.bos,
+            "units": self.encoder.fingerprint(),
+        }
 
     def unsupported_reason(self, condition: Condition, lang: str) -> str | None:
         if not condition.continuation_is_speech:
