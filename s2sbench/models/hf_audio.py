@@ -58,7 +58,7 @@ from s2sbench.models.audio_families.inputs import (
 from s2sbench.models.audio_forward import AudioForward
 from s2sbench.models.audio_specs import AudioLMSpec, spec_for
 from s2sbench.models.batching import AutoBatcher, CannotReuseCache
-from s2sbench.models.kv_reuse import reuse_limit
+from s2sbench.models.context_scorer import ContextReuse
 from s2sbench.models.memory_budget import cap_auto_batch
 from s2sbench.models.text_encoding import check_long_context, with_truncation
 from s2sbench.models.token_scoring import (
@@ -111,7 +111,6 @@ class HFAudioLM(TransformersAdapter):
 
         self.pretrained = str(pretrained)
         self.batcher: AutoBatcher[Unit, list[Scored]] = AutoBatcher(batch_size)
-        self.reuse_context = bool(reuse_context)
         if padding_side not in ("left", "right"):
             raise ConfigError(f"padding_side must be left or right, not '{padding_side}'")
         self.padding_side = padding_side
@@ -129,9 +128,9 @@ class HFAudioLM(TransformersAdapter):
         config = self.options.config()
         self.spec: AudioLMSpec = spec_for(getattr(config, "model_type", None), self.pretrained)
         self._config = config  # families that lay out S2T ids themselves read it
-        self._window: int | None | bool = False  # the sliding window, once read (kv_reuse)
         # reusing a context cache needs hand-built position ids: never for multimodal rotary ones
-        self.reuse_context = self.reuse_context and not self.spec.mrope
+        enabled = bool(reuse_context) and not self.spec.mrope
+        self.reuse = ContextReuse(enabled, config, self.pretrained)  # the one fallback rule
         self._dtype = dtype_name(dtype, config)
         self.weights = self.options.lazy(getattr(transformers, self.spec.model_class), self._loaded)
         self.processor = self.options.preprocessor(AutoProcessor)
@@ -207,16 +206,11 @@ class HFAudioLM(TransformersAdapter):
         with torch.inference_mode():
             self._rope.reset()
             sums = None
-            if shared and self.reuse_context:
+            if shared and self.reuse.enabled:
                 try:
-                    sums = self._passes.shared(units, self._window or None)
+                    sums = self._passes.shared(units, self.reuse.limit())
                 except CannotReuseCache as exc:
-                    log.warning(
-                        "%s: cannot reuse the context cache (%s); scoring full sequences",
-                        self.pretrained,
-                        exc,
-                    )
-                    self.reuse_context = False
+                    self.reuse.give_up(exc)
             flat = iter(sums if sums is not None else self._passes.full(units))
             self._rope.reset()
         return scores_by_request(units, flat)
@@ -243,13 +237,14 @@ class HFAudioLM(TransformersAdapter):
                     yield index, with_truncation(scores, self._truncated.pop(index, 0))
 
     def _reusable(self, unit: Unit) -> bool:
-        """Whether ``unit`` may share its context's cache: reuse is on and the request fits the
-        model's sliding window, if it has one (longer ones are scored as full sequences)."""
-        if self.reuse_context and self._window is False:
-            try:
-                self._window = reuse_limit(self._config)
-            except CannotReuseCache as exc:
-                log.warning("%s: no context-cache reuse (%s)", self.pretrained, exc)
-                self.reuse_context = False
-        window = self._window
-        return self.reuse_context and (window is None or unit.longest <= window)
+        """Whether ``unit`` may share its context's cache (:class:`ContextReuse`'s rule)."""
+        return self.reuse.fits(unit.longest)
+
+    @property
+    def reuse_context(self) -> bool:
+        return self.reuse.enabled
+
+    @property
+    def _window(self) -> int | None:
+        """The sliding window requests were routed by (None: no window, or no reuse)."""
+        return self.reuse.limit() if self.reuse.enabled else None

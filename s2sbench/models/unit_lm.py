@@ -18,6 +18,10 @@ is ``n_tokens``); context, markers and BOS never are. Each audio file is
 encoded once and alone, so units do not depend on batching; continuations
 are encoded separately from their context (no deduplication across the
 join), exactly as the files are given.
+
+Scoring is :mod:`context_scorer`'s, as for ``hf``: each context's units run once
+and its continuations read a copy of that KV cache (``reuse_context=False``, or a
+cache that cannot be copied: full sequences, the same numbers).
 """
 
 from __future__ import annotations
@@ -30,17 +34,12 @@ from s2sbench.core.conditions import Condition
 from s2sbench.core.context_request import ContextRequest
 from s2sbench.core.errors import ModelError
 from s2sbench.core.hf_loading import LoadOptions, dtype_name, model_max_length
+from s2sbench.core.scoring import ContinuationScore
 from s2sbench.models.batching import AutoBatcher
+from s2sbench.models.context_scorer import ContextReuse, ContextScorer
 from s2sbench.models.speech_units import SpeechUnitEncoder
-from s2sbench.models.text_encoding import tokenizer_special_tokens
-from s2sbench.models.token_scoring import (
-    Scored,
-    TokenUnit,
-    causal_logits,
-    full_sequence_scores,
-    padding_id,
-    score_units,
-)
+from s2sbench.models.text_encoding import EncodedRequest, tokenizer_special_tokens
+from s2sbench.models.token_scoring import Scored, TokenUnit, padding_id
 from s2sbench.models.transformers_base import LOADED_ARGS, TransformersAdapter
 
 
@@ -71,6 +70,7 @@ class UnitLM(TransformersAdapter):
         trust_remote_code: bool = False,
         allow_pickle: bool = False,
         allow_weight_mismatch: bool = False,
+        reuse_context: bool = True,
         **_runtime: Any,
     ):
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -117,7 +117,9 @@ class UnitLM(TransformersAdapter):
         self.bos = list(tokenizer_special_tokens(tok)[0])  # what tok(text) puts first: BOS
         self.pad_id = padding_id(tok)
         self.max_length = model_max_length(SimpleNamespace(config=config), tok)
-        self.batcher: AutoBatcher[TokenUnit, list[Scored]] = AutoBatcher(batch_size)
+        self.batcher: AutoBatcher[Any, Any] = AutoBatcher(batch_size)
+        reuse = ContextReuse(reuse_context, config, self.pretrained)
+        self.scorer = ContextScorer(lambda: self.model, self.pad_id, "right", self.batcher, reuse)
 
     def _token_id(self, token: str) -> int | None:
         """The id of a single vocabulary token, or None when it is not one token of the LM."""
@@ -179,10 +181,12 @@ class UnitLM(TransformersAdapter):
             )
         return unit
 
-    def _forward(self, units: list[TokenUnit]) -> list[Scored]:
-        return full_sequence_scores(units, causal_logits(self.model), self.pad_id)
-
     def score(self, requests: Sequence[ContextRequest]) -> Iterator[Scored]:
-        """All continuations of a request in one batch; batches sorted by length."""
+        """Through the one scorer of :mod:`context_scorer` (shared context or full sequences)."""
         units = [self._request(i, r) for i, r in enumerate(requests)]
-        yield from score_units(self.batcher, units, self._forward)
+        encoded = [
+            EncodedRequest(tuple(u.context), tuple(tuple(tail) for tail in u.tails)) for u in units
+        ]
+        for index, sums in self.scorer.score(encoded):
+            tails = encoded[index].continuations
+            yield index, [ContinuationScore(s, len(tail)) for s, tail in zip(sums, tails)]
