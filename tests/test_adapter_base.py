@@ -169,6 +169,9 @@ def test_a_new_score_changing_argument_is_fingerprinted_without_fingerprint_code
     hot = Tempered(path, dtype="float32", temperature=2.0).fingerprint()
     assert hot != plain and hot["temperature"] == 2.0
     assert {k: v for k, v in hot.items() if k != "temperature"} == plain
+    # an argument the subclass passes on to its base (through **kw) is recorded there
+    eager = Tempered(path, dtype="float32", attn_implementation="eager").fingerprint()
+    assert eager == {**plain, "attn_implementation": "eager"}
 
 
 def test_hf_and_hf_audio_fingerprint_attn_implementation_alike(dirs: dict[str, Path]) -> None:

@@ -1,8 +1,9 @@
 """Loading Hugging Face checkpoints: dtype, device, weights on first use, processors.
 
-Shared by every ``transformers`` adapter; each load runs the directory checks of
-:mod:`s2sbench.core.checkpoint_files` first (remote code, pickle-only weights,
-missing files), so all adapters refuse the same things the same way.
+Shared by every ``transformers`` adapter through :class:`LoadOptions`; each load
+runs the directory checks of :mod:`s2sbench.core.checkpoint_files` first (remote
+code, pickle-only weights, missing files), so all adapters refuse the same things
+the same way.
 
 torch and transformers are imported inside the functions: importing this
 module must stay cheap (the CLI imports adapters lazily, but tests and plugins
@@ -21,14 +22,9 @@ from s2sbench.core.progress import stage
 from s2sbench.core.weight_check import check_loading_info, quiet_load_report
 
 DTYPES = {
-    "float32": "float32",
-    "fp32": "float32",
-    "float": "float32",
-    "bfloat16": "bfloat16",
-    "bf16": "bfloat16",
-    "float16": "float16",
-    "fp16": "float16",
-    "half": "float16",
+    **dict.fromkeys(("float32", "fp32", "float"), "float32"),
+    **dict.fromkeys(("bfloat16", "bf16"), "bfloat16"),
+    **dict.fromkeys(("float16", "fp16", "half"), "float16"),
 }
 MAX_LENGTH_KEYS = ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length")
 
@@ -143,12 +139,8 @@ def load_config(
     trust_remote_code: bool = False,
     allow_pickle: bool = False,
 ) -> Any:
-    """The checkpoint's config after the same safety checks as the weights, weights unread.
-
-    Adapters build from this and load the weights on first use, so building
-    one to fingerprint it (or to plan a sweep over dozens of checkpoints) costs
-    no memory, and a bad checkpoint directory is still refused at once.
-    """
+    """The checkpoint's config after the same safety checks as the weights, weights unread
+    (adapters build from it and load the weights on first use: see :class:`LoadOptions`)."""
     from transformers import AutoConfig
 
     local = resolve_local_dir(path, revision)

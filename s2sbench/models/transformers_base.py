@@ -18,7 +18,8 @@ fingerprint code, and a store written before the argument existed (when everyone
 ran its default) keeps its key.
 
 Arguments are recorded by a wrapper :meth:`__init_subclass__` puts around each
-subclass's ``__init__`` (the outermost call records; ``inspect.signature`` still
+subclass's ``__init__`` (each level records its named parameters, so a subclass that
+passes ``**kwargs`` on to ``super().__init__`` loses none; ``inspect.signature`` still
 sees the original parameters, which the registry reads). Weights load through one
 :class:`~s2sbench.core.hf_loading.LoadOptions` on first use (its docstring says why).
 """
@@ -50,25 +51,26 @@ LOADED_ARGS = frozenset({"pretrained", "revision", "dtype"})
 
 def _recording(init: Any) -> Any:
     signature = inspect.signature(init)
+    named = [
+        (name, p.default)
+        for name, p in list(signature.parameters.items())[1:]
+        if p.kind not in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)
+    ]
 
     @functools.wraps(init)
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        if "arguments" not in self.__dict__:  # a subclass's __init__ calling super() re-enters
-            try:
-                bound = signature.bind(self, *args, **kwargs)
-            except TypeError:
-                pass  # the call below raises Python's own message
-            else:
-                self.arguments = {
-                    name: value
-                    for name, value in list(bound.arguments.items())[1:]
-                    if signature.parameters[name].kind is not inspect.Parameter.VAR_KEYWORD
-                }
-                self.defaults = {
-                    name: p.default
-                    for name, p in signature.parameters.items()
-                    if p.default is not inspect.Parameter.empty
-                }
+        try:
+            bound = signature.bind(self, *args, **kwargs)
+        except TypeError:
+            pass  # the call below raises Python's own message
+        else:
+            # every level records its named parameters; the outermost call's values win
+            arguments = self.__dict__.setdefault("arguments", {})
+            defaults = self.__dict__.setdefault("defaults", {})
+            for name, default in named:
+                arguments.setdefault(name, bound.arguments.get(name, default))
+                if default is not inspect.Parameter.empty:
+                    defaults.setdefault(name, default)
         init(self, *args, **kwargs)
 
     return __init__
