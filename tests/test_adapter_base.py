@@ -104,7 +104,7 @@ def test_the_fallback_rule_routes_by_window_and_gives_up_once(
     with caplog.at_level(logging.WARNING):
         reuse.give_up(CannotReuseCache("x"))
         reuse.give_up(CannotReuseCache("y"))
-    assert reuse.route([4]) == ([], [0])
+    assert reuse.route([4]) == ([], [0]) and reuse.gave_up
     assert sum("cannot reuse the context cache" in r.message for r in caplog.records) == 1
 
     def refuse(config: Any) -> int:
@@ -112,7 +112,8 @@ def test_the_fallback_rule_routes_by_window_and_gives_up_once(
 
     monkeypatch.setattr("s2sbench.models.context_scorer.reuse_limit", refuse)
     assert ContextReuse(True, None, "m").route([1, 2]) == ([], [0, 1])
-    assert ContextReuse(False, None, "m").route([1, 2]) == ([], [0, 1])
+    off = ContextReuse(False, None, "m")
+    assert off.route([1, 2]) == ([], [0, 1]) and not off.gave_up  # off by choice, not fallback
 
 
 def test_unit_lm_scores_through_the_shared_scorer_both_ways_alike(

@@ -37,6 +37,7 @@ class ContextReuse:
 
     def __init__(self, enabled: bool, config: Any, label: str):
         self.enabled = bool(enabled)
+        self.gave_up = False  # set by the fallback, not by reuse_context=False
         self.config = config
         self.label = label
         self._limit: Any = UNREAD
@@ -78,6 +79,7 @@ class ContextReuse:
             log.warning(
                 "%s: cannot reuse the context cache (%s); scoring full sequences", self.label, exc
             )
+        self.gave_up = self.gave_up or self.enabled
         self.enabled = False
 
 

@@ -161,6 +161,11 @@ class HFCausalLM(TransformersAdapter):
         for index, sums in self.scorer.score(encoded):
             yield index, self._scores(encoded[index], sums)
 
+    @property
+    def _fell_back(self) -> bool:
+        """Whether a cache that cannot be copied switched this adapter to full sequences."""
+        return self.scorer.reuse.gave_up
+
     def _token_scorer(self) -> TokenScorer:
         """The forward passes over the current weights (tests count and patch them)."""
         return self.scorer.token_scorer()
