@@ -1,8 +1,9 @@
 """Loading Hugging Face checkpoints: dtype, device, weights on first use, processors.
 
-Shared by every ``transformers`` adapter; each load runs the directory checks of
-:mod:`s2sbench.core.checkpoint_files` first (remote code, pickle-only weights,
-missing files), so all adapters refuse the same things the same way.
+Shared by every ``transformers`` adapter through :class:`LoadOptions`; each load
+runs the directory checks of :mod:`s2sbench.core.checkpoint_files` first (remote
+code, pickle-only weights, missing files), so all adapters refuse the same things
+the same way.
 
 torch and transformers are imported inside the functions: importing this
 module must stay cheap (the CLI imports adapters lazily, but tests and plugins
@@ -11,6 +12,7 @@ may import helpers directly).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +22,9 @@ from s2sbench.core.progress import stage
 from s2sbench.core.weight_check import check_loading_info, quiet_load_report
 
 DTYPES = {
-    "float32": "float32",
-    "fp32": "float32",
-    "float": "float32",
-    "bfloat16": "bfloat16",
-    "bf16": "bfloat16",
-    "float16": "float16",
-    "fp16": "float16",
-    "half": "float16",
+    **dict.fromkeys(("float32", "fp32", "float"), "float32"),
+    **dict.fromkeys(("bfloat16", "bf16"), "bfloat16"),
+    **dict.fromkeys(("float16", "fp16", "half"), "float16"),
 }
 MAX_LENGTH_KEYS = ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length")
 
@@ -142,12 +139,8 @@ def load_config(
     trust_remote_code: bool = False,
     allow_pickle: bool = False,
 ) -> Any:
-    """The checkpoint's config after the same safety checks as the weights, weights unread.
-
-    Adapters build from this and load the weights on first use, so building
-    one to fingerprint it (or to plan a sweep over dozens of checkpoints) costs
-    no memory, and a bad checkpoint directory is still refused at once.
-    """
+    """The checkpoint's config after the same safety checks as the weights, weights unread
+    (adapters build from it and load the weights on first use: see :class:`LoadOptions`)."""
     from transformers import AutoConfig
 
     local = resolve_local_dir(path, revision)
@@ -177,12 +170,13 @@ def dtype_name(dtype: Any, config: Any) -> str:
 
 
 class LazyModel:
-    """``load_pretrained`` deferred to the first ``get()``, then kept."""
+    """``load_pretrained`` deferred to the first ``get()``, then kept; ``on_load(model)`` runs
+    once, right after the load (an adapter's checks and what it derives from the weights)."""
 
-    def __init__(self, cls: Any, path: str | Path, **kwargs: Any):
+    def __init__(self, cls: Any, options: LoadOptions, on_load: Any = None):
         self.cls = cls
-        self.path = path
-        self.kwargs = kwargs
+        self.options = options
+        self.on_load = on_load
         self._model: Any = None
 
     @property
@@ -191,8 +185,75 @@ class LazyModel:
 
     def get(self) -> Any:
         if self._model is None:
-            self._model = load_pretrained(self.cls, self.path, **self.kwargs)
+            model = self.options.load(self.cls)
+            if self.on_load is not None:
+                self.on_load(model)
+            self._model = model
         return self._model
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """How one ``transformers`` checkpoint is read, for every adapter and plugin alike.
+
+    The one loading policy is *lazy*: :meth:`config` and the preprocessor are read
+    when an adapter is built (so a bad directory, a refused gate or a wrong family
+    fails at once), the weights on first use (:meth:`lazy`). Building an adapter to
+    fingerprint it, to plan a sweep over many checkpoints, or for a run whose scores
+    are all in the store then costs no weights in memory, and every adapter behaves
+    the same way for all of these.
+    """
+
+    pretrained: str
+    revision: str | None = None
+    dtype: Any = "auto"
+    device: str | None = None
+    attn_implementation: str | None = None
+    trust_remote_code: bool = False
+    allow_pickle: bool = False
+    allow_weight_mismatch: bool = False
+    label: str | None = None  # the progress line's name (a GGUF's converted folder is a hash)
+
+    def config(self) -> Any:
+        """The checkpoint's config, after the directory checks; weights unread."""
+        return load_config(
+            self.pretrained,
+            revision=self.revision,
+            trust_remote_code=self.trust_remote_code,
+            allow_pickle=self.allow_pickle,
+        )
+
+    def load(self, cls: Any) -> Any:
+        """``cls.from_pretrained`` now, through :func:`load_pretrained`'s checks."""
+        return load_pretrained(
+            cls,
+            self.pretrained,
+            dtype=self.dtype,
+            device=self.device,
+            revision=self.revision,
+            trust_remote_code=self.trust_remote_code,
+            allow_pickle=self.allow_pickle,
+            attn_implementation=self.attn_implementation,
+            allow_weight_mismatch=self.allow_weight_mismatch,
+            label=self.label,
+        )
+
+    def lazy(self, cls: Any, on_load: Any = None) -> LazyModel:
+        """The weights of ``cls``, loaded on the first ``get()`` (the one policy, see above)."""
+        return LazyModel(cls, self, on_load)
+
+    def preprocessor(self, cls: Any, **kwargs: Any) -> Any:
+        """The checkpoint's tokenizer or processor, under the same remote-code rule."""
+        return load_preprocessor(
+            cls,
+            self.pretrained,
+            revision=self.revision,
+            trust_remote_code=self.trust_remote_code,
+            **kwargs,
+        )
+
+    def local_dir(self) -> Path | None:
+        return resolve_local_dir(self.pretrained, self.revision)
 
 
 def load_preprocessor(

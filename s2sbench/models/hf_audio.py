@@ -44,17 +44,10 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from s2sbench.core.checkpoint_files import resolve_local_dir, weights_fingerprint
 from s2sbench.core.conditions import Condition
 from s2sbench.core.context_request import ContextRequest
 from s2sbench.core.errors import ConfigError, ModelError
-from s2sbench.core.hf_loading import (
-    LazyModel,
-    dtype_name,
-    load_config,
-    load_preprocessor,
-    model_max_length,
-)
+from s2sbench.core.hf_loading import LoadOptions, dtype_name, model_max_length
 from s2sbench.data.audio import AudioLoader, check_policy
 from s2sbench.models.audio_families.inputs import (
     RopeState,
@@ -65,7 +58,7 @@ from s2sbench.models.audio_families.inputs import (
 from s2sbench.models.audio_forward import AudioForward
 from s2sbench.models.audio_specs import AudioLMSpec, spec_for
 from s2sbench.models.batching import AutoBatcher, CannotReuseCache
-from s2sbench.models.kv_reuse import reuse_limit
+from s2sbench.models.context_scorer import ContextReuse
 from s2sbench.models.memory_budget import cap_auto_batch
 from s2sbench.models.text_encoding import check_long_context, with_truncation
 from s2sbench.models.token_scoring import (
@@ -75,6 +68,7 @@ from s2sbench.models.token_scoring import (
     score_units,
     scores_by_request,
 )
+from s2sbench.models.transformers_base import TransformersAdapter
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +82,12 @@ class Unit(TokenUnit):
     audio: dict[str, Any] | None
 
 
-class HFAudioLM:
+class HFAudioLM(TransformersAdapter):
     """Audio LLM adapter; the family's quirks come from :mod:`audio_specs`."""
 
     name = "hf-audio"
+    summary = "audio LLMs that read audio + text (docs/models.md)"
+    conditions = ("t2t", "s2t", "none")
 
     def __init__(
         self,
@@ -114,40 +110,30 @@ class HFAudioLM:
         from transformers import AutoProcessor
 
         self.pretrained = str(pretrained)
-        self.revision = revision
-        self.attn_implementation = attn_implementation
         self.batcher: AutoBatcher[Unit, list[Scored]] = AutoBatcher(batch_size)
-        self.reuse_context = bool(reuse_context)
         if padding_side not in ("left", "right"):
             raise ConfigError(f"padding_side must be left or right, not '{padding_side}'")
         self.padding_side = padding_side
         self.long_audio = check_policy(long_audio)
-        config = load_config(
-            pretrained,
-            revision=revision,
-            trust_remote_code=trust_remote_code,
-            allow_pickle=allow_pickle,
+        self.options = LoadOptions(
+            self.pretrained,
+            revision,
+            dtype,
+            device,
+            attn_implementation,
+            trust_remote_code,
+            allow_pickle,
+            allow_weight_mismatch,
         )
+        config = self.options.config()
         self.spec: AudioLMSpec = spec_for(getattr(config, "model_type", None), self.pretrained)
         self._config = config  # families that lay out S2T ids themselves read it
-        self._window: int | None | bool = False  # the sliding window, once read (kv_reuse)
         # reusing a context cache needs hand-built position ids: never for multimodal rotary ones
-        self.reuse_context = self.reuse_context and not self.spec.mrope
+        enabled = bool(reuse_context) and not self.spec.mrope
+        self.reuse = ContextReuse(enabled, config, self.pretrained)  # the one fallback rule
         self._dtype = dtype_name(dtype, config)
-        self.weights = LazyModel(
-            getattr(transformers, self.spec.model_class),
-            pretrained,
-            dtype=dtype,
-            device=device,
-            revision=revision,
-            trust_remote_code=trust_remote_code,
-            allow_pickle=allow_pickle,
-            attn_implementation=attn_implementation,
-            allow_weight_mismatch=allow_weight_mismatch,
-        )
-        self.processor = load_preprocessor(
-            AutoProcessor, pretrained, revision=revision, trust_remote_code=trust_remote_code
-        )
+        self.weights = self.options.lazy(getattr(transformers, self.spec.model_class), self._loaded)
+        self.processor = self.options.preprocessor(AutoProcessor)
         self.tokenizer = self.processor.tokenizer
         self.tokenizer.padding_side = "right"
         check_processor(self.processor, self.spec, self.pretrained)
@@ -155,42 +141,31 @@ class HFAudioLM:
         self.start_id = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
         self.pad_id = padding_id(tok, self.start_id)
         self.loader = AudioLoader(self.spec.sampling_rate, self.spec.max_seconds, self.long_audio)
-        self._local = resolve_local_dir(pretrained, revision)
         self.long_context = check_long_context(long_context)  # T2T text beyond the LM's window
         self.max_length = model_max_length(SimpleNamespace(config=config), tok)
         self._truncated: dict[int, int] = {}
 
-    @property
-    def model(self) -> Any:
-        return self.load()
-
     def load(self) -> Any:
-        """The weights, loaded on first use (see ``hf_loading.LazyModel``), with what the
-        forward passes need to know about them."""
-        if not self.weights.loaded:
-            model = self.weights.get()
-            body = getattr(model, "model", None)
-            if body is None:
-                raise ModelError(
-                    f"{self.spec.model_class} has no .model backbone", where=self.pretrained
-                )
-            self._rope = RopeState(model)
-            self._passes = AudioForward(model, self.spec, self.pad_id, self.padding_side)
-            if self.spec.check_loaded is not None:
-                self.spec.check_loaded(model, self.pretrained)
+        """The weights, loaded on first use (see ``LoadOptions``)."""
         return self.weights.get()
 
-    def fingerprint(self) -> dict[str, Any]:
+    def _loaded(self, model: Any) -> None:
+        """What the forward passes need to know about freshly loaded weights."""
+        if getattr(model, "model", None) is None:
+            raise ModelError(
+                f"{self.spec.model_class} has no .model backbone", where=self.pretrained
+            )
+        self._rope = RopeState(model)
+        self._passes = AudioForward(model, self.spec, self.pad_id, self.padding_side)
+        if self.spec.check_loaded is not None:
+            self.spec.check_loaded(model, self.pretrained)
+
+    def fingerprint_facts(self) -> dict[str, Any]:
         return {
-            "adapter": self.name,
-            "pretrained": str(self._local or self.pretrained),
-            "revision": self.revision,
+            **super().fingerprint_facts(),
             "dtype": self._dtype,
             "model_type": self.spec.model_type,
             "placeholder": self.spec.placeholder,
-            "long_audio": self.long_audio,
-            "attn_implementation": self.attn_implementation,
-            **weights_fingerprint(self._local),
             **({"long_context": "truncate"} if self.long_context == "truncate" else {}),
         }
 
@@ -231,16 +206,11 @@ class HFAudioLM:
         with torch.inference_mode():
             self._rope.reset()
             sums = None
-            if shared and self.reuse_context:
+            if shared and self.reuse.enabled:
                 try:
-                    sums = self._passes.shared(units, self._window or None)
+                    sums = self._passes.shared(units, self.reuse.limit())
                 except CannotReuseCache as exc:
-                    log.warning(
-                        "%s: cannot reuse the context cache (%s); scoring full sequences",
-                        self.pretrained,
-                        exc,
-                    )
-                    self.reuse_context = False
+                    self.reuse.give_up(exc)
             flat = iter(sums if sums is not None else self._passes.full(units))
             self._rope.reset()
         return scores_by_request(units, flat)
@@ -267,13 +237,14 @@ class HFAudioLM:
                     yield index, with_truncation(scores, self._truncated.pop(index, 0))
 
     def _reusable(self, unit: Unit) -> bool:
-        """Whether ``unit`` may share its context's cache: reuse is on and the request fits the
-        model's sliding window, if it has one (longer ones are scored as full sequences)."""
-        if self.reuse_context and self._window is False:
-            try:
-                self._window = reuse_limit(self._config)
-            except CannotReuseCache as exc:
-                log.warning("%s: no context-cache reuse (%s)", self.pretrained, exc)
-                self.reuse_context = False
-        window = self._window
-        return self.reuse_context and (window is None or unit.longest <= window)
+        """Whether ``unit`` may share its context's cache (:class:`ContextReuse`'s rule)."""
+        return self.reuse.fits(unit.longest)
+
+    @property
+    def reuse_context(self) -> bool:
+        return self.reuse.enabled
+
+    @property
+    def _window(self) -> int | None:
+        """The sliding window requests were routed by (None: no window, or no reuse)."""
+        return self.reuse.limit() if self.reuse.enabled else None

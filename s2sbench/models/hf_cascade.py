@@ -40,14 +40,24 @@ from s2sbench.data.audio import check_policy
 from s2sbench.models.asr_backend import Transcripts, as_text_requests
 from s2sbench.models.asr_choice import make_recogniser
 from s2sbench.models.hf_causal import HFCausalLM
+from s2sbench.models.transformers_base import NON_SCORE_ARGS, TransformersAdapter
 
 WINDOW = 64  # requests transcribed before their scoring: a killed run loses little ASR work
 
 
-class HFCascade:
+class HFCascade(TransformersAdapter):
     """Whisper-style ASR + causal LM; model_args ``asr=PATH,lm=PATH``."""
 
     name = "hf-cascade"
+    summary = "Whisper ASR (transformers, or CTranslate2 via faster-whisper) -> any causal LM"
+    conditions = ("t2t", "s2t", "none")
+    languages = "the recogniser's"
+    # named by the recogniser's and the LM's own fingerprints
+    identified_args = frozenset(
+        {"asr", "lm", "dtype", "asr_revision", "lm_revision", "asr_backend", "asr_compute_type"}
+        | {"asr_encoder_window", "long_audio", "long_context", "lm_add_bos_token"}
+    )
+    non_score_args = NON_SCORE_ARGS | {"asr_batch_size"}
 
     def __init__(
         self,
@@ -106,9 +116,8 @@ class HFCascade:
             self.recogniser.show_progress = False  # the cascade's own bar counts the files
         self.transcripts = Transcripts(self.recogniser)
 
-    def fingerprint(self) -> dict[str, Any]:
+    def fingerprint_facts(self) -> dict[str, Any]:
         return {
-            "adapter": self.name,
             "asr": self.recogniser.fingerprint(),
             "lm": self.lm.fingerprint(),
             "long_audio": self.long_audio,

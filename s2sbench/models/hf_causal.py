@@ -30,8 +30,9 @@ from s2sbench.core.conditions import Condition
 from s2sbench.core.context_request import ContextRequest
 from s2sbench.core.errors import ConfigError
 from s2sbench.core.scoring import ContinuationScore
-from s2sbench.models.batching import AutoBatcher, CannotReuseCache
+from s2sbench.models.batching import AutoBatcher
 from s2sbench.models.causal_scoring import TokenScorer
+from s2sbench.models.context_scorer import ContextReuse, ContextScorer
 from s2sbench.models.memory_budget import cap_auto_batch
 from s2sbench.models.text_encoding import (
     EncodedRequest,
@@ -40,14 +41,18 @@ from s2sbench.models.text_encoding import (
     encode_request,
 )
 from s2sbench.models.token_scoring import padding_id
+from s2sbench.models.transformers_base import LOADED_ARGS, TransformersAdapter
 
 log = logging.getLogger(__name__)
 
 
-class HFCausalLM:
+class HFCausalLM(TransformersAdapter):
     """A ``transformers`` causal LM reading text contexts (T2T), any language."""
 
     name = "hf"
+    summary = "any `AutoModelForCausalLM`"
+    conditions = ("t2t", "none")
+    identified_args = LOADED_ARGS | {"gguf_file"}  # a GGUF is named by its sha256
 
     def __init__(
         self,
@@ -72,13 +77,7 @@ class HFCausalLM:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         from s2sbench.core.checkpoint_files import resolve_local_dir, weights_fingerprint
-        from s2sbench.core.hf_loading import (
-            LazyModel,
-            dtype_name,
-            load_config,
-            load_preprocessor,
-            model_max_length,
-        )
+        from s2sbench.core.hf_loading import LoadOptions, dtype_name, model_max_length
         from s2sbench.models.gguf import resolve_pretrained
 
         if padding_side not in ("left", "right"):
@@ -92,27 +91,20 @@ class HFCausalLM:
         self.batcher: AutoBatcher[Any, Any] = AutoBatcher(batch_size, auto_start=max_batch_size)
         # a GGUF is dequantized once into the s2sbench cache, then loaded as a plain checkpoint
         pretrained, source = resolve_pretrained(pretrained, gguf_file, revision)
-        config = load_config(
+        self.options = LoadOptions(
             pretrained,
-            revision=revision,
-            trust_remote_code=trust_remote_code,
-            allow_pickle=allow_pickle,
-        )
-        self.weights = LazyModel(
-            AutoModelForCausalLM,
-            pretrained,
-            dtype=dtype,
-            device=device,
-            revision=revision,
-            trust_remote_code=trust_remote_code,
-            allow_pickle=allow_pickle,
-            attn_implementation=attn_implementation,
-            allow_weight_mismatch=allow_weight_mismatch,
+            revision,
+            dtype,
+            device,
+            attn_implementation,
+            trust_remote_code,
+            allow_pickle,
+            allow_weight_mismatch,
             label=source["pretrained"] if "gguf_sha256" in source else None,
         )
-        self.tokenizer = tok = load_preprocessor(
-            AutoTokenizer, pretrained, revision=revision, trust_remote_code=trust_remote_code
-        )
+        config = self.options.config()
+        self.weights = self.options.lazy(AutoModelForCausalLM)
+        self.tokenizer = tok = self.options.preprocessor(AutoTokenizer)
         self.max_length = (
             int(max_length) if max_length else model_max_length(SimpleNamespace(config=config), tok)
         )
@@ -120,8 +112,7 @@ class HFCausalLM:
         self.pad_id = padding_id(tok, self.start_id)
         self.prefix = context_prefix(tok, self.add_bos_token)
         local = resolve_local_dir(pretrained, revision)
-        self._fingerprint = {
-            "adapter": self.name,
+        self._facts = {
             **source,
             **weights_fingerprint(local),
             "revision": revision,
@@ -132,15 +123,16 @@ class HFCausalLM:
             # truncated scores are kept apart: a default run never reuses one
             **({"long_context": "truncate"} if self.long_context == "truncate" else {}),
         }
-        self._fell_back = False
+        self.scorer = ContextScorer(
+            lambda: self.model,
+            self.pad_id,
+            padding_side,
+            self.batcher,
+            ContextReuse(reuse_context, config, self._facts["pretrained"]),
+        )
 
-    @property
-    def model(self) -> Any:
-        """The weights, loaded on first use (see ``hf_loading.LazyModel``)."""
-        return self.weights.get()
-
-    def fingerprint(self) -> dict[str, Any]:
-        return dict(self._fingerprint)
+    def fingerprint_facts(self) -> dict[str, Any]:
+        return dict(self._facts)
 
     def unsupported_reason(self, condition: Condition, lang: str) -> str | None:
         if condition.context_is_speech:
@@ -163,102 +155,22 @@ class HFCausalLM:
         self, requests: Sequence[ContextRequest]
     ) -> Iterator[tuple[int, list[ContinuationScore]]]:
         encoded = [self.encode(r) for r in requests]  # every refusal before any forward
-        scorer = self._token_scorer()
         if encoded:  # the longest batch runs first: size auto batches for it
             longest = max(len(c) for e in encoded for c in e.continuations)
             cap_auto_batch(self.batcher, self.model, max(e.longest for e in encoded), longest)
-        shared, full = self._route(scorer, encoded)
-        done: set[int] = set()
-        try:
-            for index, sums in self._shared(scorer, encoded, shared):
-                done.add(index)
-                yield index, self._scores(encoded[index], sums)
-        except CannotReuseCache as exc:
-            self._cannot_reuse(exc)
-            full = sorted(full + [i for i in shared if i not in done])
-        for index, sums in self._full(scorer, encoded, full):
+        for index, sums in self.scorer.score(encoded):
             yield index, self._scores(encoded[index], sums)
 
+    @property
+    def _fell_back(self) -> bool:
+        """Whether a cache that cannot be copied switched this adapter to full sequences."""
+        return self.scorer.reuse.gave_up
+
     def _token_scorer(self) -> TokenScorer:
-        """One scorer per loaded model: it remembers how the model's output layer is cut."""
-        scorer: TokenScorer | None = getattr(self, "_scorer", None)
-        if scorer is None or scorer.model is not self.model:
-            scorer = self._scorer = TokenScorer(self.model, self.pad_id, self.padding_side)
-        return scorer
-
-    def _route(
-        self, scorer: TokenScorer, encoded: list[EncodedRequest]
-    ) -> tuple[list[int], list[int]]:
-        """``(shared, full)`` request indices: a request shares its context's cache unless reuse
-        is off, the cache cannot be copied, or it is longer than the model's sliding window."""
-        everything = list(range(len(encoded)))
-        if not self.reuse_context or self._fell_back:
-            return [], everything
-        try:
-            shared = [i for i in everything if scorer.fits(encoded[i])]
-        except CannotReuseCache as exc:
-            self._cannot_reuse(exc)
-            return [], everything
-        if len(shared) < len(encoded):
-            log.info(
-                "%d of %d requests are longer than the %s-token sliding window: full sequences",
-                len(encoded) - len(shared),
-                len(encoded),
-                scorer.reuse_limit(),
-            )
-        chosen = set(shared)
-        return shared, [i for i in everything if i not in chosen]
-
-    def _cannot_reuse(self, exc: CannotReuseCache) -> None:
-        self._fell_back = True
-        log.warning(
-            "%s: cannot reuse the context cache (%s); scoring full sequences",
-            self._fingerprint["pretrained"],
-            exc,
-        )
-
-    def _shared(
-        self, scorer: Any, encoded: list[EncodedRequest], units: list[int]
-    ) -> Iterator[tuple[int, list]]:
-        for batch, results in self.batcher.run(
-            units,
-            lambda chunk: scorer.shared_context([encoded[i] for i in chunk]),
-            length=lambda i: encoded[i].longest,
-            cost=lambda i: shared_cost(encoded[i]),
-            # Sorted by continuation length first: the continuation forward has more rows.
-            key=lambda i: (max(map(len, encoded[i].continuations)), len(encoded[i].context)),
-        ):
-            yield from zip((units[i] for i in batch), results)
-
-    def _full(
-        self, scorer: Any, encoded: list[EncodedRequest], todo: list[int]
-    ) -> Iterator[tuple[int, list]]:
-        pairs = [(r, c) for r in todo for c in range(len(encoded[r].continuations))]
-        pending = {r: [0.0] * len(encoded[r].continuations) for r in todo}
-        missing = {r: len(encoded[r].continuations) for r in todo}
-        for batch, sums in self.batcher.run(
-            pairs,
-            lambda chunk: scorer.full_sequences(
-                [(encoded[r].context, encoded[r].continuations[c]) for r, c in chunk]
-            ),
-            length=lambda p: len(encoded[p[0]].context) + len(encoded[p[0]].continuations[p[1]]),
-        ):
-            for (r, c), value in zip((pairs[i] for i in batch), sums):
-                pending[r][c] = value
-                missing[r] -= 1
-                if missing[r] == 0:
-                    yield r, pending.pop(r)
+        """The forward passes over the current weights (tests count and patch them)."""
+        return self.scorer.token_scorer()
 
     @staticmethod
     def _scores(enc: EncodedRequest, sums: list[float]) -> list[ContinuationScore]:
         extra = {"truncated_context_tokens": enc.truncated} if enc.truncated else {}
         return [ContinuationScore(s, len(c), extra) for s, c in zip(sums, enc.continuations)]
-
-
-def shared_cost(request: EncodedRequest) -> float:
-    """A shared-context request's share of a batch, in full sequences: its tokens (context once,
-    every continuation) over its longest context + continuation. A batch of size B then holds
-    about the tokens B full sequences would, as lm-eval's batch of B does, instead of B short
-    continuation rows (small forwards waste a CPU's matrix units). Never below 1."""
-    unique = len(request.context) + sum(map(len, request.continuations))
-    return max(1.0, unique / request.longest)

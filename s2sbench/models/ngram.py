@@ -104,6 +104,9 @@ class NGramModelAdapter:
     """T2T (and the context-free ``none``) with the bundled en-US 3-gram LM: English text only."""
 
     name = "ngram"
+    summary = "the bundled en-US 3-gram LM alone"
+    conditions = ("t2t", "none")
+    languages = "English"
 
     def __init__(self, lm_path: str | None = None, **_runtime: Any):
         self.scorer = NGramScorer(lm_path)

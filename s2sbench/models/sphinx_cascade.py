@@ -40,6 +40,9 @@ class SphinxCascade:
     """
 
     name = "sphinx"
+    summary = "pocketsphinx ASR -> bundled en-US 3-gram LM, offline, torch-free"
+    conditions = ("t2t", "s2t", "none")
+    languages = "English"
 
     def __init__(
         self,

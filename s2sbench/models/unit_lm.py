@@ -18,35 +18,40 @@ is ``n_tokens``); context, markers and BOS never are. Each audio file is
 encoded once and alone, so units do not depend on batching; continuations
 are encoded separately from their context (no deduplication across the
 join), exactly as the files are given.
+
+Scoring is :mod:`context_scorer`'s, as for ``hf``: each context's units run once
+and its continuations read a copy of that KV cache (``reuse_context=False``, or a
+cache that cannot be copied: full sequences, the same numbers).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from types import SimpleNamespace
 from typing import Any
 
 from s2sbench.core.conditions import Condition
 from s2sbench.core.context_request import ContextRequest
 from s2sbench.core.errors import ModelError
-from s2sbench.core.hf_loading import model_max_length
+from s2sbench.core.hf_loading import LoadOptions, dtype_name, model_max_length
+from s2sbench.core.scoring import ContinuationScore
 from s2sbench.models.batching import AutoBatcher
-from s2sbench.models.eager_lm import load_lm_and_tokenizer, loaded_fingerprint
+from s2sbench.models.context_scorer import ContextReuse, ContextScorer
 from s2sbench.models.speech_units import SpeechUnitEncoder
-from s2sbench.models.text_encoding import tokenizer_special_tokens
-from s2sbench.models.token_scoring import (
-    Scored,
-    TokenUnit,
-    causal_logits,
-    full_sequence_scores,
-    padding_id,
-    score_units,
-)
+from s2sbench.models.text_encoding import EncodedRequest, tokenizer_special_tokens
+from s2sbench.models.token_scoring import Scored, TokenUnit, padding_id
+from s2sbench.models.transformers_base import LOADED_ARGS, TransformersAdapter
 
 
-class UnitLM:
+class UnitLM(TransformersAdapter):
     """Scores spoken continuations with a causal LM over HuBERT k-means units."""
 
     name = "unit-lm"
+    summary = "HuBERT units -> unit LM (TWIST/SpiritLM recipe)"
+    conditions = ("s2s", "t2s")
+    # the speech side is named by the unit encoder's own fingerprint (hashes, k, layer)
+    identified_args = LOADED_ARGS | {"hubert", "centroids", "layer", "dedup"}
+    identified_args |= {"unit_token", "speech_marker", "text_marker"}
 
     def __init__(
         self,
@@ -65,21 +70,26 @@ class UnitLM:
         trust_remote_code: bool = False,
         allow_pickle: bool = False,
         allow_weight_mismatch: bool = False,
+        reuse_context: bool = True,
         **_runtime: Any,
     ):
-        from transformers import AutoModelForCausalLM
+        from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.pretrained, self.revision = str(pretrained), revision
-        self.model, self.tokenizer = load_lm_and_tokenizer(
-            AutoModelForCausalLM,
-            pretrained,
-            dtype=dtype,
-            device=device,
-            revision=revision,
-            trust_remote_code=trust_remote_code,
-            allow_pickle=allow_pickle,
-            allow_weight_mismatch=allow_weight_mismatch,
+        self.options = LoadOptions(
+            self.pretrained,
+            revision,
+            dtype,
+            device,
+            None,
+            trust_remote_code,
+            allow_pickle,
+            allow_weight_mismatch,
         )
+        config = self.options.config()
+        self._dtype = dtype_name(dtype, config)
+        self.weights = self.options.lazy(AutoModelForCausalLM)
+        self.tokenizer = self.options.preprocessor(AutoTokenizer)
         self.encoder = SpeechUnitEncoder(
             hubert,
             centroids,
@@ -106,8 +116,10 @@ class UnitLM:
         tok = self.tokenizer
         self.bos = list(tokenizer_special_tokens(tok)[0])  # what tok(text) puts first: BOS
         self.pad_id = padding_id(tok)
-        self.max_length = model_max_length(self.model, tok)
-        self.batcher: AutoBatcher[TokenUnit, list[Scored]] = AutoBatcher(batch_size)
+        self.max_length = model_max_length(SimpleNamespace(config=config), tok)
+        self.batcher: AutoBatcher[Any, Any] = AutoBatcher(batch_size)
+        reuse = ContextReuse(reuse_context, config, self.pretrained)
+        self.scorer = ContextScorer(lambda: self.model, self.pad_id, "right", self.batcher, reuse)
 
     def _token_id(self, token: str) -> int | None:
         """The id of a single vocabulary token, or None when it is not one token of the LM."""
@@ -116,17 +128,15 @@ class UnitLM:
         found = self.tokenizer.convert_tokens_to_ids(token)
         return None if found is None or found == self.tokenizer.unk_token_id else int(found)
 
-    def fingerprint(self) -> dict[str, Any]:
-        return loaded_fingerprint(
-            self.name,
-            self.pretrained,
-            self.revision,
-            self.model,
-            unit_token=self.unit_token,
-            markers=dict(self.markers),
-            context_prefix=self.bos,
-            units=self.encoder.fingerprint(),
-        )
+    def fingerprint_facts(self) -> dict[str, Any]:
+        return {
+            **super().fingerprint_facts(),
+            "dtype": self._dtype,
+            "unit_token": self.unit_token,
+            "markers": dict(self.markers),
+            "context_prefix": self.bos,
+            "units": self.encoder.fingerprint(),
+        }
 
     def unsupported_reason(self, condition: Condition, lang: str) -> str | None:
         if not condition.continuation_is_speech:
@@ -171,10 +181,12 @@ class UnitLM:
             )
         return unit
 
-    def _forward(self, units: list[TokenUnit]) -> list[Scored]:
-        return full_sequence_scores(units, causal_logits(self.model), self.pad_id)
-
     def score(self, requests: Sequence[ContextRequest]) -> Iterator[Scored]:
-        """All continuations of a request in one batch; batches sorted by length."""
+        """Through the one scorer of :mod:`context_scorer` (shared context or full sequences)."""
         units = [self._request(i, r) for i, r in enumerate(requests)]
-        yield from score_units(self.batcher, units, self._forward)
+        encoded = [
+            EncodedRequest(tuple(u.context), tuple(tuple(tail) for tail in u.tails)) for u in units
+        ]
+        for index, sums in self.scorer.score(encoded):
+            tails = encoded[index].continuations
+            yield index, [ContinuationScore(s, len(tail)) for s, tail in zip(sums, tails)]

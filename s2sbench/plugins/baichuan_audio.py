@@ -33,10 +33,11 @@ from typing import Any
 from s2sbench.core.conditions import Condition
 from s2sbench.core.context_request import ContextRequest
 from s2sbench.core.errors import ModelError
+from s2sbench.core.hf_loading import LoadOptions, dtype_name
 from s2sbench.core.scoring import ContinuationScore
 from s2sbench.models.batching import AutoBatcher, positions_from_mask
-from s2sbench.models.eager_lm import load_lm_and_tokenizer, loaded_fingerprint
 from s2sbench.models.token_scoring import Scored, score_units
+from s2sbench.models.transformers_base import TransformersAdapter
 from s2sbench.plugins import require_remote_code
 
 AUDIO_START, AUDIO_END = "<audio_start_baichuan>", "<audio_end_baichuan>"
@@ -79,10 +80,12 @@ class Job:
         return len(self.texts)
 
 
-class BaichuanAudio:
+class BaichuanAudio(TransformersAdapter):
     """S2T and T2T scoring of Baichuan-Audio checkpoints through their own processor."""
 
     name = "baichuan-audio"
+    summary = "Baichuan-Audio with the reference harness's input strings"
+    conditions = ("t2t", "s2t", "none")
 
     def __init__(
         self,
@@ -96,38 +99,40 @@ class BaichuanAudio:
         relative_path: str = "/",
         **_runtime: Any,
     ):
-        from transformers import AutoModelForCausalLM
+        from transformers import AutoModelForCausalLM, AutoTokenizer
 
         require_remote_code(trust_remote_code, "Baichuan-Audio", pretrained)
         self.pretrained, self.revision = str(pretrained), revision
-        self.model, tokenizer = load_lm_and_tokenizer(
-            AutoModelForCausalLM,
-            pretrained,
-            dtype=dtype,
-            device=device,
-            revision=revision,
-            trust_remote_code=True,
-            allow_pickle=allow_pickle,
-            allow_weight_mismatch=bool(_runtime.get("allow_weight_mismatch", False)),
+        weight_mismatch = bool(_runtime.get("allow_weight_mismatch", False))
+        self.options = LoadOptions(
+            self.pretrained, revision, dtype, device, None, True, allow_pickle, weight_mismatch
         )
-        if not callable(getattr(self.model, "bind_processor", None)):
+        self._dtype = dtype_name(dtype, self.options.config())
+        self.tokenizer = self.options.preprocessor(AutoTokenizer)
+        self.relative_path = relative_path
+        self.weights = self.options.lazy(AutoModelForCausalLM, self._bind)
+        self.batcher: AutoBatcher[Job, list[Scored]] = AutoBatcher(batch_size)
+
+    def _bind(self, model: Any) -> None:
+        """The checkpoint's own processor, bound to freshly loaded weights."""
+        if not callable(getattr(model, "bind_processor", None)):
             raise ModelError(
-                f"{type(self.model).__name__} has no bind_processor(): not a Baichuan-Audio model",
+                f"{type(model).__name__} has no bind_processor(): not a Baichuan-Audio model",
                 where=self.pretrained,
                 hint="use hf-audio or hf for transformers-native models",
             )
-        self.model.bind_processor(tokenizer, training=False, relative_path=relative_path)
-        self.processor = self.model.processor
-        self.batcher: AutoBatcher[Job, list[Scored]] = AutoBatcher(batch_size)
+        model.bind_processor(self.tokenizer, training=False, relative_path=self.relative_path)
 
-    def fingerprint(self) -> dict[str, Any]:
-        return loaded_fingerprint(
-            self.name,
-            self.pretrained,
-            self.revision,
-            self.model,
-            input="reference (audio_start_baichuan json path, trainable span)",
-        )
+    @property
+    def processor(self) -> Any:
+        return self.model.processor
+
+    def fingerprint_facts(self) -> dict[str, Any]:
+        return {
+            **super().fingerprint_facts(),
+            "dtype": self._dtype,
+            "input": "reference (audio_start_baichuan json path, trainable span)",
+        }
 
     def unsupported_reason(self, condition: Condition, lang: str) -> str | None:
         if condition.continuation_is_speech:

@@ -24,14 +24,14 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from s2sbench.core.conditions import Condition
 from s2sbench.core.context_request import ContextRequest
 from s2sbench.core.errors import ModelError
+from s2sbench.core.hf_loading import LoadOptions, dtype_name
 from s2sbench.models.audio_families.inputs import split_continuation
 from s2sbench.models.batching import AutoBatcher
-from s2sbench.models.eager_lm import load_lm_and_tokenizer, loaded_fingerprint
 from s2sbench.models.text_encoding import tokenizer_special_tokens
 from s2sbench.models.token_scoring import (
     Scored,
@@ -41,6 +41,7 @@ from s2sbench.models.token_scoring import (
     padding_id,
     score_units,
 )
+from s2sbench.models.transformers_base import LOADED_ARGS, TransformersAdapter
 from s2sbench.plugins import require_remote_code
 
 
@@ -92,7 +93,7 @@ def make_speech_tokenizer(kind: str, args: dict[str, Any], device: str | None) -
     raise ModelError(f"unknown speech_tokenizer '{kind}'", hint="use glm or hubert")
 
 
-class AudioTokenLM:
+class AudioTokenLM(TransformersAdapter):
     """A causal LM whose vocabulary holds the speech tokens; all four conditions."""
 
     name = "audio-token-lm"
@@ -100,6 +101,9 @@ class AudioTokenLM:
     begin_token = "<|begin_of_audio|>"
     end_token = "<|end_of_audio|>"
     model_loader = "AutoModelForCausalLM"
+    summary = "a causal LM whose vocabulary holds speech tokens"
+    conditions: ClassVar[tuple[str, ...]] = ("t2t", "s2t", "s2s", "t2s", "none")
+    identified_args = LOADED_ARGS | {"speech_tokenizer"}  # named by its own fingerprint
 
     def __init__(
         self,
@@ -117,16 +121,14 @@ class AudioTokenLM:
 
         require_remote_code(trust_remote_code, self.family, pretrained)
         self.pretrained, self.revision = str(pretrained), revision
-        self.model, self.tokenizer = load_lm_and_tokenizer(
-            getattr(transformers, self.model_loader),
-            pretrained,
-            dtype=dtype,
-            device=device,
-            revision=revision,
-            trust_remote_code=True,
-            allow_pickle=allow_pickle,
-            allow_weight_mismatch=bool(options.get("allow_weight_mismatch", False)),
+        weight_mismatch = bool(options.get("allow_weight_mismatch", False))
+        self.options = LoadOptions(
+            self.pretrained, revision, dtype, device, None, True, allow_pickle, weight_mismatch
         )
+        self.config = self.options.config()
+        self._dtype = dtype_name(dtype, self.config)
+        self.weights = self.options.lazy(getattr(transformers, self.model_loader))
+        self.tokenizer = self.options.preprocessor(transformers.AutoTokenizer)
         self.speech = make_speech_tokenizer(speech_tokenizer, options, device)
         self.begin_id, self.end_id = self._markers()
         tok = self.tokenizer
@@ -158,10 +160,9 @@ class AudioTokenLM:
             )
         return list(ids)
 
-    def fingerprint(self) -> dict[str, Any]:
-        return loaded_fingerprint(
-            self.name, self.pretrained, self.revision, self.model, speech=self.speech.fingerprint()
-        )
+    def fingerprint_facts(self) -> dict[str, Any]:
+        facts = super().fingerprint_facts()
+        return {**facts, "dtype": self._dtype, "speech": self.speech.fingerprint()}
 
     def unsupported_reason(self, condition: Condition, lang: str) -> str | None:
         return None

@@ -55,9 +55,11 @@ class KimiAudio(AudioTokenLM):
 
     name = "kimi-audio"
     family = "Kimi-Audio"
+    summary = "Kimi-Audio: two token streams, speech tokens offset into the vocabulary"
+    conditions = ("s2s", "t2s")
 
     def _config(self) -> dict[str, int]:
-        config = self.model.config
+        config = self.config
         missing = [key for key in CONFIG_KEYS if getattr(config, key, None) is None]
         if missing:
             raise ModelError(
@@ -72,7 +74,7 @@ class KimiAudio(AudioTokenLM):
         return ids["kimia_media_begin"], ids["kimia_media_end"]
 
     def audio_ids(self, units: list[int]) -> list[int]:
-        vocab = self.model.config.vocab_size
+        vocab = self.config.vocab_size
         if max(units) + self.offset >= vocab:
             raise ModelError(
                 f"speech code {max(units)} + offset {self.offset} is outside the vocabulary "
