@@ -25,12 +25,8 @@ BUNDLED_WHISPER = "bundled:whisper-base"
 BACKENDS = ("auto", "transformers", "faster-whisper")
 CT2_FILES = ("model.bin", "config.json", "tokenizer.json")
 HF_WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
-# Windows per encode/generate call when asr_batch_size is not given. CTranslate2's greedy
-# decoding gets cheaper per window as the batch grows (measured on the built-in suite, 2 CPU
-# cores: 32 windows per call transcribe Mandarin stories 1.3x and sCMMLU 1.6x faster than
-# 8, same transcripts); each row is decoded as it would be alone, so the size changes only
-# speed. transformers pads every window to 30 s, so its batches stay small.
-CT2_WHISPER_BATCH = 32
+# Windows per batch when asr_batch_size is not given: transformers pads every window to
+# 30 s, so its batches stay small; CTranslate2's default is WhisperCT2ASR's own.
 HF_WHISPER_BATCH = 8
 
 
@@ -114,7 +110,7 @@ def make_recogniser(
             allow_pickle=allow_pickle,
             allow_weight_mismatch=allow_weight_mismatch,
         )
-    from s2sbench.models.whisper_ct2 import WhisperCT2ASR
+    from s2sbench.models.whisper_ct2 import DEFAULT_BATCH_WINDOWS, WhisperCT2ASR
     from s2sbench.models.whisper_ct2_decoding import DecodingOptions
 
     try:
@@ -130,7 +126,7 @@ def make_recogniser(
         folder = Path(str(asr)).expanduser()
     kind, index = ct2_device(device)
     if batch_size in (None, "auto"):
-        batch_size = CT2_WHISPER_BATCH
+        batch_size = DEFAULT_BATCH_WINDOWS
     return WhisperCT2ASR(
         folder,
         device=kind,
