@@ -18,9 +18,10 @@ the LM then reads the continuation alone after its BOS, as in the ``none`` condi
 and results.json counts such contexts (``empty_transcripts``).
 
 Transcription is batched and done once per file per run (:mod:`asr_backend`):
-the spoken contexts of a window of requests go to Whisper together, padded
-batches of ``asr_batch_size`` windows (halved on out-of-memory), and a file
-shared by several continuations, rows or conditions is never decoded twice.
+the spoken contexts of a window of requests go to Whisper together, in batches
+of ``asr_batch_size`` windows (default: 32 on CTranslate2, 8 on transformers,
+whose batches halve on out-of-memory), and a file shared by several
+continuations, rows or conditions is never decoded twice.
 Whisper hears at most 30 s at a time; longer audio follows the ``long_audio`` policy
 (``chunk`` transcribes each window and joins the pieces with the language's
 joiner). ``runtime_stats()`` reports the ASR's seconds per audio second.
