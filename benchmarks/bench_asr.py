@@ -65,7 +65,8 @@ def timed(run: Callable[[], dict[Path, str]], audio: float) -> dict[str, Any]:
 
 def sphinx_runs(files: list[Path], lang: str) -> dict[str, Callable[[], dict[Path, str]]]:
     from s2sbench.core.cpu import available_cores
-    from s2sbench.models.sphinx_asr import SphinxTranscriber, decoder_config
+    from s2sbench.models.sphinx_asr import SphinxTranscriber
+    from s2sbench.models.sphinx_decoder import decoder_config
 
     config = decoder_config()
 

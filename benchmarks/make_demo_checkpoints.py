@@ -240,7 +240,8 @@ class SphinxThenLM:
 
     def __init__(self, pretrained: str, dtype: str = "float32", **runtime: Any):
         from s2sbench.models.hf_causal import HFCausalLM
-        from s2sbench.models.sphinx_asr import SphinxTranscriber, decoder_config
+        from s2sbench.models.sphinx_asr import SphinxTranscriber
+        from s2sbench.models.sphinx_decoder import decoder_config
 
         keep = {k: v for k, v in runtime.items() if k in ("device", "batch_size")}
         self.lm = HFCausalLM(pretrained=pretrained, dtype=dtype, **keep)

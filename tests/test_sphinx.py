@@ -127,7 +127,7 @@ def test_a_transcript_does_not_depend_on_what_the_decoder_heard_before() -> None
     Uses story-length contexts of the sample suite: on those, pocketsphinx's carried-over
     feature state changed transcripts before the decoder was reset per utterance.
     """
-    from s2sbench.models.sphinx_asr import decode, decoder_config, make_decoder, read_pcm16
+    from s2sbench.models.sphinx_decoder import decode, decoder_config, make_decoder, read_pcm16
     from s2sbench.tasks.registry import BUILTIN_TASKS
     from s2sbench.tasks.sample_audio import ensure_sample_audio
 

@@ -25,7 +25,8 @@ from s2sbench.core.context_request import ContextRequest
 from s2sbench.core.scoring import ContinuationScore
 from s2sbench.models.asr_backend import Transcripts
 from s2sbench.models.ngram import OOV_LOGPROB, NGramScorer
-from s2sbench.models.sphinx_asr import SphinxTranscriber, decoder_config, default_model_paths
+from s2sbench.models.sphinx_asr import SphinxTranscriber
+from s2sbench.models.sphinx_decoder import decoder_config, default_model_paths
 
 LANGUAGE_NAMES = {"zh": "Chinese", "en": "English"}
 
