@@ -29,6 +29,27 @@ from s2sbench.core.file_hashes import hash_file
 from s2sbench.requests.prompts import REFERENCE_JOINER
 
 
+@dataclasses.dataclass
+class ASRTiming:
+    """What one ``transcribe_many`` call (or all of them, summed) cost."""
+
+    files: int = 0
+    cached: int = 0
+    decoded: int = 0
+    retried_windows: int = 0
+    silent_windows: int = 0  # emptied by the no-speech gate
+    audio_seconds: float = 0.0  # of the files decoded (cache hits cost no compute)
+    compute_seconds: float = 0.0  # wall time of audio decoding, features, encode and generate
+
+    @property
+    def seconds_per_audio_second(self) -> float | None:
+        return self.compute_seconds / self.audio_seconds if self.audio_seconds else None
+
+    def add(self, other: ASRTiming) -> None:
+        for name, value in dataclasses.asdict(other).items():
+            setattr(self, name, getattr(self, name) + value)
+
+
 @runtime_checkable
 class ASRBackend(Protocol):
     """A speech recogniser a cascade can drive."""

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +39,7 @@ from s2sbench.core.cpu import available_cores
 from s2sbench.core.errors import ConfigError, ModelError
 from s2sbench.core.progress import Progress, stage
 from s2sbench.data.audio import AudioLoader, check_policy, probe_audio
+from s2sbench.models.asr_backend import ASRTiming
 from s2sbench.models.transcript_cache import TranscriptCache, content_sha256
 from s2sbench.models.whisper_ct2_decoding import BatchDecoder, DecodingOptions
 from s2sbench.models.whisper_ct2_folder import REQUIRED_FILES, folder_sha256, model_languages
@@ -62,27 +62,6 @@ def _version(dist: str) -> str:
         return version(dist)
     except PackageNotFoundError:
         return "not installed"
-
-
-@dataclass
-class ASRTiming:
-    """What one ``transcribe_many`` call (or all of them, summed) cost."""
-
-    files: int = 0
-    cached: int = 0
-    decoded: int = 0
-    retried_windows: int = 0
-    silent_windows: int = 0  # emptied by the no-speech gate
-    audio_seconds: float = 0.0  # of the files decoded (cache hits cost no compute)
-    compute_seconds: float = 0.0  # wall time of audio decoding, features, encode and generate
-
-    @property
-    def seconds_per_audio_second(self) -> float | None:
-        return self.compute_seconds / self.audio_seconds if self.audio_seconds else None
-
-    def add(self, other: ASRTiming) -> None:
-        for name, value in asdict(other).items():
-            setattr(self, name, getattr(self, name) + value)
 
 
 class WhisperCT2ASR:
