@@ -217,7 +217,8 @@ def evaluate(
     ``options``: any RunConfig field, e.g. data_dir, batch_size, device,
     output_path, limit, log_samples, template, seed, long_audio, long_context,
     trust_remote_code, allow_pickle, allow_weight_mismatch, use_cache) build one, or
-    replace fields of the one given. Defaults: the sample suite, T2T and S2T, and
+    are merged into the one given (:meth:`RunConfig.merge`: a keyword left None keeps
+    the config's value). Defaults: the sample suite, T2T and S2T, and
     ``model=None``, the bundled default cascade (:mod:`s2sbench.models.default_model`).
     With ``output_path`` the raw scores are appended to ``output_path/scores.jsonl`` as
     they are computed, so rerunning the same call skips finished work; ``results.json``
@@ -225,8 +226,7 @@ def evaluate(
     atomically at the end.
     """
     given = {"model": model, "model_args": model_args, "tasks": tasks, "conditions": conditions}
-    changes = {**{k: v for k, v in given.items() if v is not None}, **options}
-    config = (config or RunConfig()).replace(**changes)  # checked again with the changes
+    config = (config or RunConfig()).merge({**given, **options})  # checked again, merged
     execution = ExecutionOptions(progress, executor, executor_args)
     with (
         show_progress(progress),  # rendering, transcription, model loading: shown or not
