@@ -10,13 +10,16 @@ from typing import Any
 import pytest
 
 import s2sbench.evaluator as evaluator
+import s2sbench.sweeps.run_sweep as run_sweep
 from s2sbench.cli.main import main
 from s2sbench.core.conditions import Condition
 from s2sbench.core.errors import ConfigError
 from s2sbench.core.run_config import ExecutionOptions, RunConfig
 from s2sbench.sweeps.run_sweep import sweep
 
-BASE = RunConfig(model="ngram", tasks="sample_story_en", limit=4, seed=7, long_context="truncate")
+BASE = RunConfig(
+    model="ngram", tasks=("sample_story_en",), limit=4, seed=7, long_context="truncate"
+)
 
 
 def test_set_values_of_a_mapping_win_and_unset_ones_keep() -> None:
@@ -61,10 +64,27 @@ def test_evaluate_merges_its_keywords_into_the_config(monkeypatch: pytest.Monkey
     assert got.value.config == BASE.replace(seed=3)  # None keeps the config's value
 
 
-def test_sweep_merges_its_keywords_into_the_config(tmp_path: Path) -> None:
-    """A sweep's checkpoint configs are the sweep's config merged with the checkpoint."""
+def test_sweep_merges_its_keywords_and_each_checkpoint_into_the_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "ckpt_1_10_x").mkdir()
-    with pytest.raises(ConfigError) as caught:  # seed=-1 is refused after the merge
+    seen: list[RunConfig] = []
+
+    def capture(run: run_sweep._SweepRun, todo: list[Any]) -> Any:
+        seen.extend([run.config, run.checkpoint_config(todo[0])])
+        raise Captured(run.config)
+
+    monkeypatch.setattr(run_sweep._SweepRun, "locally", capture)
+    base = BASE.replace(model_args={"lm_path": "none"})
+    with pytest.raises(Captured):
+        sweep(str(tmp_path / "ckpt_*"), tmp_path / "out", config=base, limit=None, seed=3)
+    assert seen[0] == base.replace(seed=3)  # limit=None keeps the config's limit
+    assert seen[1] == seen[0].replace(
+        model_args={"lm_path": "none", "pretrained": str(tmp_path / "ckpt_1_10_x")},
+        output_path=tmp_path / "out" / "ckpt_1_10_x",
+        log_samples=True,
+    )
+    with pytest.raises(ConfigError) as caught:  # and the merge is checked
         sweep(str(tmp_path / "ckpt_*"), tmp_path / "out", config=BASE, seed=-1)
     assert "seed" in str(caught.value)
 

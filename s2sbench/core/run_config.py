@@ -1,14 +1,15 @@
 """One run configuration: what is evaluated and how it is scored, checked once when built.
 
 The pattern is inspect_ai's ``GenerateConfig``: typed fields, validated as the
-object is made, changed only by ``replace`` (which checks again). The CLI
+object is made, changed only by ``replace`` or ``merge`` (which check again). The CLI
 (``s2sbench.cli.run_args``) and the Python API (``evaluate(...)``, ``sweep(...)``)
 both build a :class:`RunConfig`, so a bad value fails the same way from either,
 before any data or model is loaded, and the evaluator, the executors and the
 sweeps read their settings from it instead of passing a dozen keywords along.
 
 What does not change a score (progress bars, where the work runs) is kept
-apart in :class:`ExecutionOptions`.
+apart in :class:`ExecutionOptions`, whose Ray options are checked when it is built
+(:mod:`s2sbench.core.ray_options`), for the API and the CLI alike.
 """
 
 from __future__ import annotations
