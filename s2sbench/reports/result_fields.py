@@ -14,6 +14,7 @@ one-line ``DataError`` naming the file.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import MISSING
 from types import UnionType
@@ -61,6 +62,12 @@ ABSENT = "absent"  # field metadata: what a file without the key means, if not t
 
 def _where(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
+
+
+@functools.cache
+def _declared(cls: type) -> tuple[tuple[dataclasses.Field[Any], ...], dict[str, Any]]:
+    """A class's fields and resolved type hints, worked out once per class."""
+    return dataclasses.fields(cls), get_type_hints(cls)
 
 
 def _has_default(f: dataclasses.Field[Any]) -> bool:
@@ -151,10 +158,10 @@ def read_fields(
     renames = renames or {}
     given = dict(given or {})
     readers = readers or {}
-    hints = get_type_hints(cls)
+    fields, hints = _declared(cls)  # type: ignore[arg-type]
     values: dict[str, Any] = {}
     known: set[str] = set()
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+    for f in fields:
         if f.name in given or f.name == "extra" or not f.init:
             continue
         key = renames.get(f.name, f.name)
@@ -172,6 +179,6 @@ def read_fields(
             values[f.name] = reader(value, place)
         else:
             values[f.name] = read_value(hints[f.name], value, place, renames)
-    if any(f.name == "extra" for f in dataclasses.fields(cls)):  # type: ignore[arg-type]
+    if "extra" in hints:
         values["extra"] = extra(data, tuple(known))
     return cls(**values, **given)
