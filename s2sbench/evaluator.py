@@ -28,8 +28,8 @@ from s2sbench.metrics.wer import transcript_error
 from s2sbench.models.registry import parse_model_args
 from s2sbench.planning import RunPlan, check_scores, plan_run, store_as_scored
 from s2sbench.reports import run_files
-from s2sbench.reports.result_degradation import parse_degradation
-from s2sbench.reports.result_metrics import SkippedCell, parse_metrics
+from s2sbench.reports.result_degradation import degradation_results
+from s2sbench.reports.result_metrics import CellMetrics, SkippedCell
 from s2sbench.reports.results import EvalResult, RecordedConfig, sample_rows
 from s2sbench.scores.item_records import item_records
 
@@ -125,23 +125,23 @@ class Evaluation(RunPlan):
                     hint="rerun with the same --output-path to finish them",
                 )
             cell.records = item_records(cell.requests, lookup)  # type: ignore[assignment]
-        results: dict[str, dict[str, dict[str, Any]]] = {}
+        results: dict[str, dict[str, CellMetrics]] = {}
         for cell in self.cells:
-            metrics: dict[str, Any] = task_metrics(cell.records, cell.task.kind).to_dict()
+            asr = None
             if cell.condition.context_is_speech:
                 texts = {item.id: item.context_text for item in cell.task.items}
                 asr = transcript_error(texts, cell.records, cell.task.lang)
-                if asr is not None:
-                    metrics.update(
-                        asr_error_rate=asr.wer, asr_unit=asr.unit, empty_transcripts=asr.empty
-                    )
+            truncated = None
             if self.settings.get("long_context") == "truncate":
-                metrics["truncated_contexts"] = truncated_contexts(cell.records)
+                truncated = truncated_contexts(cell.records)
+            metrics = CellMetrics.measured(
+                task_metrics(cell.records, cell.task.kind), asr, truncated
+            )
             results.setdefault(cell.task.name, {})[cell.condition.value] = metrics
 
-        from s2sbench.metrics.degradation import degradation_report
+        from s2sbench.metrics.degradation import pair_comparisons
 
-        degradation = degradation_report(self.cells, seed=self.settings["seed"])
+        degradation = degradation_results(pair_comparisons(self.cells, seed=self.settings["seed"]))
         model = self.model
         config = {
             "model": model if isinstance(model, str) else getattr(model, "name", "custom"),
@@ -171,11 +171,11 @@ class Evaluation(RunPlan):
         runtime = getattr(self.scorer, "runtime_stats", None)
         if callable(runtime):  # e.g. a cascade's ASR seconds per audio second (this process)
             config["model_runtime"] = json_safe(runtime())
-        # An undefined statistic is None (null in JSON), never NaN or Infinity.
+        # The typed objects are built once, from the metrics; results.json is their to_json.
         result = EvalResult(
-            parse_metrics(json_safe(results)),
-            parse_degradation(json_safe(degradation)),
-            tuple(SkippedCell.from_json(s) for s in self.skipped),
+            results,
+            degradation,
+            tuple(SkippedCell(s["task"], s["condition"], s["reason"]) for s in self.skipped),
             RecordedConfig(config),
             cells=self.cells,
         )
@@ -217,7 +217,8 @@ def evaluate(
     ``options``: any RunConfig field, e.g. data_dir, batch_size, device,
     output_path, limit, log_samples, template, seed, long_audio, long_context,
     trust_remote_code, allow_pickle, allow_weight_mismatch, use_cache) build one, or
-    replace fields of the one given. Defaults: the sample suite, T2T and S2T, and
+    are merged into the one given (:meth:`RunConfig.merge`: a keyword left None keeps
+    the config's value). Defaults: the sample suite, T2T and S2T, and
     ``model=None``, the bundled default cascade (:mod:`s2sbench.models.default_model`).
     With ``output_path`` the raw scores are appended to ``output_path/scores.jsonl`` as
     they are computed, so rerunning the same call skips finished work; ``results.json``
@@ -225,8 +226,7 @@ def evaluate(
     atomically at the end.
     """
     given = {"model": model, "model_args": model_args, "tasks": tasks, "conditions": conditions}
-    changes = {**{k: v for k, v in given.items() if v is not None}, **options}
-    config = (config or RunConfig()).replace(**changes)  # checked again with the changes
+    config = (config or RunConfig()).merge({**given, **options})  # checked again, merged
     execution = ExecutionOptions(progress, executor, executor_args)
     with (
         show_progress(progress),  # rendering, transcription, model loading: shown or not

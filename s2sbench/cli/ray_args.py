@@ -7,10 +7,9 @@ Parsing never imports Ray: an unset option stays None, so the pool chooses
 from __future__ import annotations
 
 import argparse
-import math
 from typing import Any
 
-from s2sbench.core.errors import ConfigError
+from s2sbench.core.ray_options import check_ray_options
 from s2sbench.executors import EXECUTORS
 
 RAY_OPTIONS = ("replicas", "gpus_per_replica", "cpus_per_replica", "ray_address", "shard_size")
@@ -64,26 +63,14 @@ def add_executor_args(parser: argparse.ArgumentParser) -> None:
 
 
 def executor_kwargs(args: argparse.Namespace) -> tuple[str, dict[str, Any] | None]:
-    """``(executor, executor_args)`` for ``evaluate``; Ray options with ``local`` are an error."""
+    """``(executor, executor_args)`` for ``evaluate``, checked as ``ExecutionOptions``
+    checks them (:func:`s2sbench.core.ray_options.check_ray_options`)."""
     given: dict[str, Any] = {
-        name: value for name in RAY_OPTIONS if (value := getattr(args, name, None)) is not None
+        "address" if name == "ray_address" else name: value
+        for name in RAY_OPTIONS
+        if (value := getattr(args, name, None)) is not None
     }
+    check_ray_options(args.executor, given)
     if args.executor == "local":
-        if given:
-            flags = ", ".join("--" + name.replace("_", "-") for name in given)
-            raise ConfigError(f"{flags} only apply with --executor ray")
         return "local", None
-    for name in ("replicas", "shard_size"):
-        if name in given and given[name] < 1:
-            raise ConfigError(f"--{name.replace('_', '-')} must be at least 1")
-    for name in ("gpus_per_replica", "cpus_per_replica"):
-        if name in given and not math.isfinite(given[name]):
-            flag = "--" + name.replace("_", "-")
-            raise ConfigError(f"{flag} must be a finite number", hint=f"e.g. {flag} 1")
-    if given.get("gpus_per_replica", 0) < 0:
-        raise ConfigError("--gpus-per-replica must be 0 (CPU replicas) or more")
-    if "cpus_per_replica" in given and given["cpus_per_replica"] <= 0:
-        raise ConfigError("--cpus-per-replica must be more than 0")
-    if "ray_address" in given:
-        given["address"] = given.pop("ray_address")
     return args.executor, given

@@ -1,14 +1,15 @@
 """One run configuration: what is evaluated and how it is scored, checked once when built.
 
 The pattern is inspect_ai's ``GenerateConfig``: typed fields, validated as the
-object is made, changed only by ``replace`` (which checks again). The CLI
+object is made, changed only by ``replace`` or ``merge`` (which check again). The CLI
 (``s2sbench.cli.run_args``) and the Python API (``evaluate(...)``, ``sweep(...)``)
 both build a :class:`RunConfig`, so a bad value fails the same way from either,
 before any data or model is loaded, and the evaluator, the executors and the
 sweeps read their settings from it instead of passing a dozen keywords along.
 
 What does not change a score (progress bars, where the work runs) is kept
-apart in :class:`ExecutionOptions`.
+apart in :class:`ExecutionOptions`, whose Ray options are checked when it is built
+(:mod:`s2sbench.core.ray_options`), for the API and the CLI alike.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any, Protocol
 
 from s2sbench.core.conditions import Condition, parse_conditions
 from s2sbench.core.errors import ConfigError
+from s2sbench.core.ray_options import check_ray_options
 from s2sbench.core.run_options import (
     check_batch_size,
     check_gate,
@@ -126,6 +128,31 @@ class RunConfig:
         """A copy with ``changes``, checked like a new config."""
         return dataclasses.replace(self, **changes)
 
+    def merge(self, other: RunConfig | Mapping[str, Any]) -> RunConfig:
+        """This config with the values ``other`` sets, checked like a new config.
+
+        inspect_ai's ``GenerateConfig.merge``: what ``other`` sets wins, what it leaves
+        unset keeps this config's value. In a mapping a key is set unless its value is
+        None; in a :class:`RunConfig` a field is set when it differs from the field's
+        default (so merging ``RunConfig()`` changes nothing; ``replace`` sets a field
+        back to its default). A key that names no field is a ``ConfigError``.
+        """
+        if isinstance(other, RunConfig):
+            changes = {
+                f.name: getattr(other, f.name)
+                for f in dataclasses.fields(RunConfig)
+                if getattr(other, f.name) != getattr(_DEFAULTS, f.name)
+            }
+        else:
+            unknown = sorted(set(other) - set(_FIELD_NAMES))
+            if unknown:
+                raise ConfigError(
+                    f"unknown run setting(s): {', '.join(unknown)}",
+                    hint=f"known: {', '.join(_FIELD_NAMES)}",
+                )
+            changes = {key: value for key, value in other.items() if value is not None}
+        return self.replace(**changes) if changes else self
+
     def model_args_dict_or_text(self) -> str | dict[str, Any] | None:
         """``model_args`` as the registry and Ray take it: text, a plain dict, or None."""
         args = self.model_args
@@ -153,6 +180,10 @@ def _listed(conditions: Sequence[str | Condition] | str) -> Any:
     return conditions if isinstance(conditions, str) else list(conditions)
 
 
+_DEFAULTS = RunConfig()
+_FIELD_NAMES = tuple(f.name for f in dataclasses.fields(RunConfig))
+
+
 @dataclass(frozen=True)
 class ExecutionOptions:
     """How and where the scores are computed; none of it changes a score.
@@ -166,7 +197,10 @@ class ExecutionOptions:
     executor_args: Mapping[str, Any] | None = field(default=None)
 
     def __post_init__(self) -> None:
+        """The Ray options are checked here, so ``evaluate(executor_args=...)``, ``sweep``
+        and the CLI fail with the same one-line error before any work starts."""
         if self.executor_args is not None:
+            check_ray_options(self.executor, self.executor_args)
             object.__setattr__(self, "executor_args", MappingProxyType(dict(self.executor_args)))
 
     def executor_args_dict(self) -> dict[str, Any] | None:

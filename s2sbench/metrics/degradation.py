@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from s2sbench.core.conditions import Condition
@@ -79,36 +80,42 @@ def compare_records(
     return out
 
 
-def degradation_report(cells: Sequence[Cell], *, seed: int = 1234) -> dict[str, Any]:
-    """``{task: {"t2t->s2t": {...}}}`` for every condition pair present in ``cells``.
+@dataclass(frozen=True)
+class PairComparison:
+    """One task's condition pair compared on its shared items: ``compare_records``'s
+    statistics (``acc_a`` = the first condition) and, for T2T -> S2T with ``none``
+    scored, ``context_share``'s."""
 
-    With the context-free ``none`` scored too, ``t2t->s2t`` also holds ``context_share``:
-    (T2T - S2T) / (T2T - none) with its CI, or null and the reason (see
-    :mod:`s2sbench.metrics.context_share`).
+    task: str
+    first: Condition
+    second: Condition
+    stats: dict[str, Any]
+    share: dict[str, Any] | None = None
+
+
+def pair_comparisons(cells: Sequence[Cell], *, seed: int = 1234) -> list[PairComparison]:
+    """Every condition pair present in ``cells``, in the cells' order.
+
+    With the context-free ``none`` scored too, ``t2t->s2t`` also carries the
+    context-driven share: (T2T - S2T) / (T2T - none) with its CI, or null and
+    the reason (see :mod:`s2sbench.metrics.context_share`).
     """
     by_key = {(c.task.name, c.condition): c for c in cells}
-    report: dict[str, Any] = {}
+    found = []
     for cell in cells:
         for first, second in CONDITION_PAIRS:
             if cell.condition != first or (cell.task.name, second) not in by_key:
                 continue
             other = by_key[(cell.task.name, second)]
             subjects = {item.id: item.subject for item in cell.task.items}
-            result = compare_records(
+            stats = compare_records(
                 cell.records, other.records, cell.task.kind, subjects=subjects, seed=seed
             )
-            result = {
-                f"acc_{first.value}": result.pop("acc_a", None),
-                f"acc_{second.value}": result.pop("acc_b", None),
-                **result,
-            }
-            for sub in result.get("by_subject", {}).values():
-                sub[f"acc_{first.value}"] = sub.pop("acc_a")
-                sub[f"acc_{second.value}"] = sub.pop("acc_b")
             none = by_key.get((cell.task.name, Condition.NONE))
+            share = None
             if first is Condition.T2T and none is not None:
-                result["context_share"] = context_share(
+                share = context_share(
                     cell.records, other.records, none.records, cell.task.kind, seed=seed
                 )
-            report.setdefault(cell.task.name, {})[f"{first.value}->{second.value}"] = result
-    return report
+            found.append(PairComparison(cell.task.name, first, second, stats, share))
+    return found

@@ -11,11 +11,15 @@ kept in ``extra`` on every level so a round trip loses nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
-from s2sbench.reports.result_fields import extra, number, obj, text, without_none
+from s2sbench.core.strict_json import json_safe
+from s2sbench.reports.result_fields import obj, read_fields, without_none
+
+if TYPE_CHECKING:
+    from s2sbench.metrics.degradation import PairComparison
 
 
 def _pair_names(pair: str) -> tuple[str, str]:
@@ -23,17 +27,21 @@ def _pair_names(pair: str) -> tuple[str, str]:
     return first, second
 
 
+def _json_keys(pair: str) -> dict[str, str]:
+    """Field -> JSON key where they differ: ``acc_first`` is written as ``acc_t2t``."""
+    first, second = _pair_names(pair)
+    return {"acc_first": f"acc_{first}", "acc_second": f"acc_{second}"}
+
+
 @dataclass(frozen=True)
 class McNemarResult:
     """Exact McNemar test on paired outcomes: right only in the first / only in the second."""
 
-    a_only: int | None
-    b_only: int | None
-    p_value: float | None
+    a_only: int | None = None
+    b_only: int | None = None
+    p_value: float | None = None
     unit: str | None = None  # "item" for stories, "pair" for choice questions
     extra: Mapping[str, Any] = field(default_factory=dict)
-
-    KEYS: ClassVar[tuple[str, ...]] = ("a_only", "b_only", "p_value", "unit")
 
     def to_json(self) -> dict[str, Any]:
         out = {"a_only": self.a_only, "b_only": self.b_only, "p_value": self.p_value}
@@ -41,24 +49,17 @@ class McNemarResult:
 
     @classmethod
     def from_json(cls, data: Any, where: str) -> McNemarResult:
-        data = obj(data, where)
-        return cls(
-            a_only=number(data, "a_only", where),
-            b_only=number(data, "b_only", where),
-            p_value=number(data, "p_value", where),
-            unit=text(data, "unit", where),
-            extra=extra(data, cls.KEYS),
-        )
+        return read_fields(cls, data, where)
 
 
 @dataclass(frozen=True)
 class SubjectGap:
     """The gap on one subject's items (sCMMLU), without a CI."""
 
-    n_items: int | None
-    gap: float | None
-    acc_first: float | None
-    acc_second: float | None
+    n_items: int | None = None
+    gap: float | None = None
+    acc_first: float | None = None
+    acc_second: float | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def to_json(self, pair: str) -> dict[str, Any]:
@@ -73,15 +74,7 @@ class SubjectGap:
 
     @classmethod
     def from_json(cls, data: Any, pair: str, where: str) -> SubjectGap:
-        data = obj(data, where)
-        first, second = (f"acc_{name}" for name in _pair_names(pair))
-        return cls(
-            n_items=number(data, "n_items", where),
-            gap=number(data, "gap", where),
-            acc_first=number(data, first, where),
-            acc_second=number(data, second, where),
-            extra=extra(data, ("n_items", "gap", first, second)),
-        )
+        return read_fields(cls, data, where, renames=_json_keys(pair))
 
 
 SHARE_GAIN_KEYS = (
@@ -105,10 +98,10 @@ class ContextShare:
     bootstrap's settings) is None when no item was scored in all three.
     """
 
-    n_items: int | None
-    rule: str | None
-    share: float | None
-    undefined_reason: str | None
+    n_items: int | None = None
+    rule: str | None = None
+    share: float | None = None
+    undefined_reason: str | None = None
     acc_t2t: float | None = None
     acc_s2t: float | None = None
     acc_none: float | None = None
@@ -122,11 +115,6 @@ class ContextShare:
     ci_high: float | None = None
     n_boot_undefined: int | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
-
-    KEYS: ClassVar[tuple[str, ...]] = (
-        *("n_items", "rule", *SHARE_GAIN_KEYS),
-        *("share", "ci_low", "ci_high", "n_boot_undefined", "undefined_reason"),
-    )
 
     def to_json(self) -> dict[str, Any]:
         gain = {key: getattr(self, key) for key in SHARE_GAIN_KEYS}
@@ -143,18 +131,7 @@ class ContextShare:
 
     @classmethod
     def from_json(cls, data: Any, where: str) -> ContextShare:
-        data = obj(data, where)
-        return cls(
-            n_items=number(data, "n_items", where),
-            rule=text(data, "rule", where),
-            share=number(data, "share", where),
-            undefined_reason=text(data, "undefined_reason", where),
-            ci_low=number(data, "ci_low", where),
-            ci_high=number(data, "ci_high", where),
-            n_boot_undefined=number(data, "n_boot_undefined", where),
-            extra=extra(data, cls.KEYS),
-            **{key: number(data, key, where) for key in SHARE_GAIN_KEYS},
-        )
+        return read_fields(cls, data, where)
 
 
 STAT_KEYS = ("gap", "ci_low", "ci_high", "ci_level", "n_boot", "seed")
@@ -169,7 +146,7 @@ class PairDegradation:
     """
 
     pair: str
-    n_items: int | None
+    n_items: int | None = None
     acc_first: float | None = None
     acc_second: float | None = None
     gap: float | None = None
@@ -203,31 +180,40 @@ class PairDegradation:
 
     @classmethod
     def from_json(cls, data: Any, pair: str, where: str) -> PairDegradation:
-        data = obj(data, where)
-        first, second = (f"acc_{name}" for name in _pair_names(pair))
-        subjects = data.get("by_subject")
-        share = data.get("context_share")
-        known = (first, second, "n_items", *STAT_KEYS, "mcnemar", "by_subject", "context_share")
-        return cls(
-            pair=pair,
-            n_items=number(data, "n_items", where),
-            acc_first=number(data, first, where),
-            acc_second=number(data, second, where),
-            mcnemar=None
-            if data.get("mcnemar") is None
-            else McNemarResult.from_json(data["mcnemar"], f"{where}.mcnemar"),
-            by_subject=None
-            if subjects is None
-            else {
-                name: SubjectGap.from_json(s, pair, f"{where}.by_subject.{name}")
-                for name, s in obj(subjects, f"{where}.by_subject").items()
+        """The accuracies are read from the pair's condition-named keys (``acc_t2t``), in the
+        entry and in its per-subject rows."""
+        return read_fields(cls, data, where, renames=_json_keys(pair), given={"pair": pair})
+
+
+def degradation_results(
+    comparisons: Sequence[PairComparison],
+) -> dict[str, dict[str, PairDegradation]]:
+    """``degradation`` of a run, typed straight from the metrics' comparisons.
+
+    An undefined statistic (NaN) becomes None, as JSON writes it; a key the
+    metrics add without a field here is a ``TypeError``, not a silent loss.
+    """
+    out: dict[str, dict[str, PairDegradation]] = {}
+    for c in comparisons:
+        stats = json_safe(c.stats)
+        mcnemar, subjects = stats.pop("mcnemar", None), stats.pop("by_subject", None)
+        share = None if c.share is None else ContextShare(**json_safe(c.share))
+        entry = PairDegradation(
+            pair=f"{c.first.value}->{c.second.value}",
+            acc_first=stats.pop("acc_a", None),
+            acc_second=stats.pop("acc_b", None),
+            mcnemar=None if mcnemar is None else McNemarResult(**mcnemar),
+            by_subject=None if subjects is None else {
+                name: SubjectGap(
+                    n_items=s["n_items"], gap=s["gap"], acc_first=s["acc_a"], acc_second=s["acc_b"]
+                )
+                for name, s in subjects.items()
             },
-            context_share=None
-            if share is None
-            else ContextShare.from_json(share, f"{where}.context_share"),
-            extra=extra(data, known),
-            **{key: number(data, key, where) for key in STAT_KEYS},
-        )
+            context_share=share,
+            **stats,
+        )  # fmt: skip
+        out.setdefault(c.task, {})[entry.pair] = entry
+    return out
 
 
 def parse_degradation(

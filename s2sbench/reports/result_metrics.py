@@ -12,9 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from s2sbench.reports.result_fields import MalformedResults, extra, number, obj, text
+from s2sbench.core.strict_json import json_safe
+from s2sbench.reports.result_fields import read_fields, read_value
+
+if TYPE_CHECKING:
+    from s2sbench.metrics.accuracy import TaskMetrics
+    from s2sbench.metrics.wer import WERResult
 
 # Written on every cell, null when undefined; then the cascade's ASR group and
 # the truncation count, written only when measured.
@@ -68,34 +73,31 @@ class CellMetrics:
         return out
 
     @classmethod
+    def measured(
+        cls, metrics: TaskMetrics, asr: WERResult | None = None, truncated: int | None = None
+    ) -> CellMetrics:
+        """A cell's metrics straight from the metric code: the reference numbers, the
+        cascade's transcript error on spoken contexts, the truncation count if counted.
+        An undefined statistic (NaN) becomes None, as JSON writes it."""
+        values = json_safe(metrics.to_dict())
+        if asr is not None:
+            values.update(
+                asr_error_rate=json_safe(asr.wer), asr_unit=asr.unit, empty_transcripts=asr.empty
+            )
+        return cls(**values, truncated_contexts=truncated)
+
+    @classmethod
     def from_json(cls, data: Any, where: str = "metrics") -> CellMetrics:
-        data = obj(data, where)
-        n, acc = data.get("n"), number(data, "acc", where)
-        if not isinstance(n, int) or isinstance(n, bool):
-            raise MalformedResults(f"'{where}' lacks a count 'n' or an accuracy 'acc'")
-        if "acc" not in data:
-            raise MalformedResults(f"'{where}' lacks a count 'n' or an accuracy 'acc'")
-        numeric = {
-            key: number(data, key, where)
-            for key in CORE_KEYS[2:] + OPTIONAL_KEYS
-            if key != "asr_unit"
-        }
-        return cls(
-            n=n,
-            acc=acc,
-            asr_unit=text(data, "asr_unit", where),
-            extra=extra(data, CORE_KEYS + OPTIONAL_KEYS),
-            **numeric,
-        )
+        return read_fields(cls, data, where)
 
 
 @dataclass(frozen=True)
 class SkippedCell:
     """A (task, condition) the model cannot score, and the reason it gave."""
 
-    task: str
-    condition: str
-    reason: str
+    task: str = ""
+    condition: str = ""
+    reason: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -103,22 +105,9 @@ class SkippedCell:
 
     @classmethod
     def from_json(cls, data: Any, where: str = "skipped") -> SkippedCell:
-        data = obj(data, where)
-        return cls(
-            task=text(data, "task", where) or "",
-            condition=text(data, "condition", where) or "",
-            reason=text(data, "reason", where) or "",
-            extra=extra(data, ("task", "condition", "reason")),
-        )
+        return read_fields(cls, data, where)
 
 
 def parse_metrics(data: Any, where: str = "results") -> dict[str, dict[str, CellMetrics]]:
     """``results``: task -> condition -> :class:`CellMetrics`."""
-    shape = "an object mapping task -> condition -> metrics"
-    return {
-        task: {
-            cond: CellMetrics.from_json(m, f"{where}.{task}.{cond}")
-            for cond, m in obj(by_cond, f"{where}.{task}", shape).items()
-        }
-        for task, by_cond in obj(data, where, shape).items()
-    }
+    return read_value(Mapping[str, Mapping[str, CellMetrics]], data, where, {})

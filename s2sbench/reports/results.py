@@ -16,14 +16,13 @@ from s2sbench.core.conditions import Condition
 from s2sbench.core.context_request import ContextRequest
 from s2sbench.metrics.accuracy import item_correct, pairwise_outcomes
 from s2sbench.reports.result_degradation import PairDegradation, parse_degradation
-from s2sbench.reports.result_fields import MalformedResults, extra, number, obj, text
-from s2sbench.reports.result_metrics import CellMetrics, SkippedCell, parse_metrics
+from s2sbench.reports.result_fields import ABSENT, MalformedResults, obj, read_fields
+from s2sbench.reports.result_metrics import CellMetrics, SkippedCell
 from s2sbench.scores.store import ScoreRecord
 
 # results.json layout version: bumped when a key changes meaning or goes away, not when one
 # is added. 1: the first versioned layout (results, degradation, skipped, config).
 RESULTS_FORMAT_VERSION = 1
-TOP_KEYS = ("format_version", "results", "degradation", "skipped", "config")
 
 
 @dataclass(frozen=True)
@@ -38,17 +37,7 @@ class TaskInfo:
 
     @classmethod
     def from_json(cls, data: Any, where: str) -> TaskInfo:
-        data = obj(data, where)
-        version = data.get("version")
-        if isinstance(version, dict | list):
-            raise MalformedResults(f"'{where}.version' is not a version")
-        return cls(
-            version=version,
-            source=text(data, "source", where),
-            kind=text(data, "kind", where),
-            lang=text(data, "lang", where),
-            n_items=number(data, "n_items", where),
-        )
+        return read_fields(cls, data, where)
 
 
 @dataclass(frozen=True)
@@ -136,7 +125,8 @@ class RunResults:
     degradation: Mapping[str, Mapping[str, PairDegradation]] = field(default_factory=dict)
     skipped: tuple[SkippedCell, ...] = ()
     config: RecordedConfig = field(default_factory=RecordedConfig)
-    format_version: int = RESULTS_FORMAT_VERSION
+    # the first files carried no format_version: they are version 1, whatever is current
+    format_version: int = field(default=RESULTS_FORMAT_VERSION, metadata={ABSENT: 1})
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def cell_names(self) -> list[tuple[str, str]]:
@@ -169,17 +159,8 @@ class RunResults:
     def from_json(cls, data: Any) -> RunResults:
         if not isinstance(data, dict):
             raise MalformedResults("the file is not a JSON object")
-        skipped = data.get("skipped", [])
-        if not isinstance(skipped, list) or not all(isinstance(s, dict) for s in skipped):
-            raise MalformedResults("'skipped' is not a list of objects")
-        return cls(
-            results=parse_metrics(data.get("results")),
-            degradation=parse_degradation(data.get("degradation", {})),
-            skipped=tuple(SkippedCell.from_json(s) for s in skipped),
-            config=RecordedConfig.from_json(data.get("config", {})),
-            format_version=data.get("format_version", 1),
-            extra=extra(data, TOP_KEYS),
-        )
+        readers = {"degradation": parse_degradation, "config": RecordedConfig.from_json}
+        return read_fields(RunResults, data, "", readers=readers)
 
 
 @dataclass(frozen=True)

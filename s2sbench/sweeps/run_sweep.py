@@ -138,16 +138,16 @@ def sweep(
 
     ``config`` (a :class:`RunConfig`; default: model ``hf``) is what every checkpoint
     is evaluated with; the keyword arguments (``options``: any RunConfig field) build
-    it or replace its fields, as in ``evaluate``. Its runtime settings (batch_size,
-    device, long_audio, trust_remote_code, ...) do not change scores
+    it or are merged into it (:meth:`RunConfig.merge`), as in ``evaluate``. Its runtime
+    settings (batch_size, device, long_audio, trust_remote_code, ...) do not change scores
     (``long_context="truncate"`` aside, which is recorded), so they are not part of
     what makes a checkpoint "finished". With ``executor="ray"`` every unfinished
     checkpoint is planned first and one actor pool scores them all, each replica
     loading a checkpoint once (``s2sbench.executors.ray_sweep``).
     """
     given = {"model": model, "model_args": model_args, "tasks": tasks, "conditions": conditions}
-    changes = {**{k: v for k, v in given.items() if v is not None}, **options}
-    config = (config or RunConfig(model="hf")).replace(**changes)
+    config = (config or RunConfig(model="hf")).merge({**given, **options})
+    execution = ExecutionOptions(progress, executor, executor_args)  # checked before any work
     say = log or (lambda _msg: None)
     if isinstance(checkpoints, str) or not checkpoints or isinstance(checkpoints[0], str):
         found = find_checkpoints(checkpoints, step_regex)  # type: ignore[arg-type]
@@ -194,7 +194,7 @@ def sweep(
             config,
             base_args,
             pretrained_key,
-            ExecutionOptions(progress, executor, executor_args),
+            execution,
             say,
         )
         with show_progress(progress):  # model loading and audio rendering too
@@ -220,10 +220,12 @@ class _SweepRun:
 
     def checkpoint_config(self, ckpt: Checkpoint) -> RunConfig:
         """The sweep's config for one checkpoint: its path, its folder, its sample logs."""
-        return self.config.replace(
-            model_args={**self.base_args, self.pretrained_key: str(ckpt.path)},
-            output_path=self.root / ckpt.name,
-            log_samples=True,
+        return self.config.merge(
+            {
+                "model_args": {**self.base_args, self.pretrained_key: str(ckpt.path)},
+                "output_path": self.root / ckpt.name,
+                "log_samples": True,
+            }
         )
 
     def finish_checkpoint(self, ckpt: Checkpoint, signature: str, data: RunResults) -> None:
