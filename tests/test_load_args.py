@@ -23,7 +23,7 @@ import pytest
 torch = pytest.importorskip("torch")  # the hf extra
 
 from real_gemma import GEMMA, needs_gemma  # noqa: E402
-from tiny_audio_models import make_qwen2_audio  # noqa: E402
+from tiny_audio_models import make_qwen2_audio, make_whisper  # noqa: E402
 from tiny_models import make_gpt2  # noqa: E402
 from tiny_unit_models import make_hubert, make_unit_lm  # noqa: E402
 
@@ -61,6 +61,13 @@ class Echo(TransformersAdapter):
 
     def score(self, requests: Sequence[ContextRequest]) -> Iterator[Any]:
         return iter(())
+
+
+class FixesTaken(Echo):
+    """A family that would override a load value it also takes (refused)."""
+
+    def __init__(self, pretrained: str, **rest: Any):
+        self.load_options(pretrained, dtype="float16")
 
 
 class FixedEager(Echo):
@@ -108,6 +115,7 @@ def dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     np.save(centroids, np.random.default_rng(0).standard_normal((K, width)).astype("float32"))
     return {
         "gpt2": make_gpt2(root / "gpt2"),
+        "whisper": make_whisper(root / "whisper"),
         "audio": make_qwen2_audio(root / "audio"),
         "hubert": hubert,
         "centroids": centroids,
@@ -144,6 +152,8 @@ def test_a_value_a_family_fixes_is_loaded_and_fingerprinted() -> None:
     assert fixed.options.attn_implementation == "eager"
     assert fixed.argument_fingerprint() == {"attn_implementation": "eager"}
     assert Echo("ckpt").argument_fingerprint() == {}
+    with pytest.raises(TypeError, match="fixes \\['dtype'\\]"):
+        FixesTaken("ckpt")
 
 
 # 2. the registry knows every load key
@@ -293,6 +303,34 @@ def test_fingerprints_are_the_documented_ones(
     model_args, expected = base[name]
     model = get_model(name, {**model_args, "dtype": "float32", **args}, **runtime)
     assert model.fingerprint() == {**expected(), **gains}
+
+
+@pytest.mark.parametrize("name", ["hf", "hf-audio", "unit-lm"])
+def test_the_load_arguments_reach_the_weights(name: str, dirs: dict[str, Path]) -> None:
+    args = {"hf": {"pretrained": str(dirs["gpt2"])}, "hf-audio": {"pretrained": str(dirs["audio"])}}
+    args["unit-lm"] = {"pretrained": str(dirs["units"]), "hubert": str(dirs["hubert"])}
+    args["unit-lm"] |= {"centroids": str(dirs["centroids"]), "layer": 1}
+    load = {"dtype": "bfloat16", "attn_implementation": "eager"}
+    model = get_model(name, {**args[name], **load}, device="cpu").model
+    assert model.dtype == torch.bfloat16 and model.config._attn_implementation == "eager"
+
+
+def test_the_cascade_hands_its_load_arguments_to_both_models(dirs: dict[str, Path]) -> None:
+    cascade = get_model(
+        "hf-cascade",
+        {"asr": str(dirs["whisper"]), "lm": str(dirs["gpt2"]), "dtype": "bfloat16"},
+        device="cpu",
+        allow_pickle=True,
+    )
+    assert cascade.recogniser.model.dtype == torch.bfloat16 == cascade.lm.model.dtype
+    assert cascade.lm.options == LoadOptions(
+        str(dirs["gpt2"]), dtype="bfloat16", device="cpu", allow_pickle=True
+    )
+    fingerprint = cascade.fingerprint()
+    assert fingerprint["asr"]["dtype"] == fingerprint["lm"]["dtype"] == "bfloat16"
+    for key in ("revision", "attn_implementation"):  # two checkpoints: asr_/lm_revision
+        with pytest.raises(ConfigError, match=f"unknown --model-args key '{key}'"):
+            get_model("hf-cascade", {"asr": "a", "lm": "b", key: "x"})
 
 
 def test_unit_lm_dedup_is_named_by_the_encoder(dirs: dict[str, Path]) -> None:

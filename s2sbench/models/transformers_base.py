@@ -151,7 +151,14 @@ class TransformersAdapter:
 
     def load_options(self, pretrained: Any, **fixed: Any) -> LoadOptions:
         """``self.options``: the recorded load arguments for ``pretrained``, with ``fixed``
-        the values the family itself decides (a GGUF's ``label``, say) on top."""
+        the values the family itself decides (a GGUF's ``label``, say) on top.
+
+        A fixed value must not be one the family also takes (``load_args``): the user's
+        value would be recorded and fingerprinted, and not the one loaded.
+        """
+        taken = sorted(set(fixed) & set(self.load_args))
+        if taken:
+            raise TypeError(f"{type(self).__name__} fixes {taken}: leave them out of load_args")
         self.options = LoadOptions(pretrained, **{**self.load_arguments(), **fixed})
         return self.options
 
