@@ -12,7 +12,7 @@ may import helpers directly).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -192,6 +192,9 @@ class LazyModel:
         return self._model
 
 
+SET_BY_ADAPTER = {"set_by_adapter": True}  # a LoadOptions field that is no model arg
+
+
 @dataclass(frozen=True)
 class LoadOptions:
     """How one ``transformers`` checkpoint is read, for every adapter and plugin alike.
@@ -202,9 +205,13 @@ class LoadOptions:
     fingerprint it, to plan a sweep over many checkpoints, or for a run whose scores
     are all in the store then costs no weights in memory, and every adapter behaves
     the same way for all of these.
+
+    Every field but the two marked ``SET_BY_ADAPTER`` is a keyword argument of every
+    adapter (:data:`LOAD_ARGS`; ``TransformersAdapter`` adds them to each signature), so
+    a new load option is one field here.
     """
 
-    pretrained: str
+    pretrained: str = field(metadata=SET_BY_ADAPTER)  # each adapter names its own checkpoint(s)
     revision: str | None = None
     dtype: Any = "auto"
     device: str | None = None
@@ -212,7 +219,8 @@ class LoadOptions:
     trust_remote_code: bool = False
     allow_pickle: bool = False
     allow_weight_mismatch: bool = False
-    label: str | None = None  # the progress line's name (a GGUF's converted folder is a hash)
+    # the progress line's name (a GGUF's converted folder is a hash)
+    label: str | None = field(default=None, metadata=SET_BY_ADAPTER)
 
     def config(self) -> Any:
         """The checkpoint's config, after the directory checks; weights unread."""
@@ -254,6 +262,9 @@ class LoadOptions:
 
     def local_dir(self) -> Path | None:
         return resolve_local_dir(self.pretrained, self.revision)
+
+
+LOAD_ARGS = tuple(f.name for f in fields(LoadOptions) if not f.metadata.get("set_by_adapter"))
 
 
 def load_preprocessor(

@@ -47,7 +47,7 @@ from typing import Any
 from s2sbench.core.conditions import Condition
 from s2sbench.core.context_request import ContextRequest
 from s2sbench.core.errors import ConfigError, ModelError
-from s2sbench.core.hf_loading import LoadOptions, dtype_name, model_max_length
+from s2sbench.core.hf_loading import dtype_name, model_max_length
 from s2sbench.data.audio import AudioLoader, check_policy
 from s2sbench.models.audio_families.inputs import (
     RopeState,
@@ -92,20 +92,13 @@ class HFAudioLM(TransformersAdapter):
     def __init__(
         self,
         pretrained: str,
-        dtype: str = "auto",
-        device: str | None = None,
-        revision: str | None = None,
-        attn_implementation: str | None = None,
         batch_size: int | str | None = None,
         long_audio: str = "error",
-        trust_remote_code: bool = False,
-        allow_pickle: bool = False,
         reuse_context: bool = True,
         padding_side: str = "left",
         long_context: str = "error",
-        allow_weight_mismatch: bool = False,
         **_runtime: Any,
-    ):
+    ):  # + the load arguments (dtype, device, revision, ...: TransformersAdapter)
         import transformers
         from transformers import AutoProcessor
 
@@ -115,23 +108,14 @@ class HFAudioLM(TransformersAdapter):
             raise ConfigError(f"padding_side must be left or right, not '{padding_side}'")
         self.padding_side = padding_side
         self.long_audio = check_policy(long_audio)
-        self.options = LoadOptions(
-            self.pretrained,
-            revision,
-            dtype,
-            device,
-            attn_implementation,
-            trust_remote_code,
-            allow_pickle,
-            allow_weight_mismatch,
-        )
+        self.load_options(self.pretrained)
         config = self.options.config()
         self.spec: AudioLMSpec = spec_for(getattr(config, "model_type", None), self.pretrained)
         self._config = config  # families that lay out S2T ids themselves read it
         # reusing a context cache needs hand-built position ids: never for multimodal rotary ones
         enabled = bool(reuse_context) and not self.spec.mrope
         self.reuse = ContextReuse(enabled, config, self.pretrained)  # the one fallback rule
-        self._dtype = dtype_name(dtype, config)
+        self._dtype = dtype_name(self.options.dtype, config)
         self.weights = self.options.lazy(getattr(transformers, self.spec.model_class), self._loaded)
         self.processor = self.options.preprocessor(AutoProcessor)
         self.tokenizer = self.processor.tokenizer

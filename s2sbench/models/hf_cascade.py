@@ -59,13 +59,13 @@ class HFCascade(TransformersAdapter):
         | {"asr_encoder_window", "long_audio", "long_context", "lm_add_bos_token"}
     )
     non_score_args = NON_SCORE_ARGS | {"asr_batch_size"}
+    # handed to both models; two checkpoints, so asr_revision/lm_revision, not revision
+    load_args = ("dtype", "device", "trust_remote_code", "allow_pickle", "allow_weight_mismatch")
 
     def __init__(
         self,
         asr: str,
         lm: str,
-        dtype: str = "auto",
-        device: str | None = None,
         asr_revision: str | None = None,
         lm_revision: str | None = None,
         batch_size: int | str | None = None,
@@ -76,37 +76,27 @@ class HFCascade(TransformersAdapter):
         long_audio: str = "error",
         long_context: str = "error",
         lm_add_bos_token: bool | None = None,
-        trust_remote_code: bool = False,
-        allow_pickle: bool = False,
-        allow_weight_mismatch: bool = False,
         **_runtime: Any,
-    ):
+    ):  # + the load arguments in load_args (TransformersAdapter)
         self.long_audio = check_policy(long_audio)
+        load = self.load_arguments()  # dtype, device and the gates, for both models
         self.lm = HFCausalLM(
             pretrained=lm,
-            dtype=dtype,
-            device=device,
             revision=lm_revision,
             batch_size=batch_size,
             add_bos_token=lm_add_bos_token,
             long_context=long_context,
-            trust_remote_code=trust_remote_code,
-            allow_pickle=allow_pickle,
-            allow_weight_mismatch=allow_weight_mismatch,
+            **load,
         )
         self.recogniser = make_recogniser(
             asr,
             backend=asr_backend,
-            dtype=dtype,
-            device=device,
             revision=asr_revision,
             long_audio=self.long_audio,
             batch_size=asr_batch_size,
             compute_type=asr_compute_type,
             encoder_window=asr_encoder_window,
-            trust_remote_code=trust_remote_code,
-            allow_pickle=allow_pickle,
-            allow_weight_mismatch=allow_weight_mismatch,
+            **load,
         )
         # a transformers recogniser's parts, for callers that drive its Whisper directly
         hf = getattr(self.recogniser, "processor", None) is not None

@@ -57,10 +57,6 @@ class HFCausalLM(TransformersAdapter):
     def __init__(
         self,
         pretrained: str,
-        dtype: str = "auto",
-        device: str | None = None,
-        revision: str | None = None,
-        attn_implementation: str | None = None,
         max_length: int | None = None,
         padding_side: str = "right",
         reuse_context: bool = True,
@@ -69,15 +65,12 @@ class HFCausalLM(TransformersAdapter):
         batch_size: int | str | None = None,
         gguf_file: str | None = None,
         long_context: str = "error",
-        trust_remote_code: bool = False,
-        allow_pickle: bool = False,
-        allow_weight_mismatch: bool = False,
         **_runtime: Any,
-    ):
+    ):  # + the load arguments (dtype, device, revision, ...: TransformersAdapter)
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         from s2sbench.core.checkpoint_files import resolve_local_dir, weights_fingerprint
-        from s2sbench.core.hf_loading import LoadOptions, dtype_name, model_max_length
+        from s2sbench.core.hf_loading import dtype_name, model_max_length
         from s2sbench.models.gguf import resolve_pretrained
 
         if padding_side not in ("left", "right"):
@@ -90,18 +83,10 @@ class HFCausalLM(TransformersAdapter):
         self.long_context = check_long_context(long_context)
         self.batcher: AutoBatcher[Any, Any] = AutoBatcher(batch_size, auto_start=max_batch_size)
         # a GGUF is dequantized once into the s2sbench cache, then loaded as a plain checkpoint
+        revision = self.arguments["revision"]
         pretrained, source = resolve_pretrained(pretrained, gguf_file, revision)
-        self.options = LoadOptions(
-            pretrained,
-            revision,
-            dtype,
-            device,
-            attn_implementation,
-            trust_remote_code,
-            allow_pickle,
-            allow_weight_mismatch,
-            label=source["pretrained"] if "gguf_sha256" in source else None,
-        )
+        label = source["pretrained"] if "gguf_sha256" in source else None
+        self.load_options(pretrained, label=label)  # the user's name, not the folder's hash
         config = self.options.config()
         self.weights = self.options.lazy(AutoModelForCausalLM)
         self.tokenizer = tok = self.options.preprocessor(AutoTokenizer)
@@ -116,7 +101,7 @@ class HFCausalLM(TransformersAdapter):
             **source,
             **weights_fingerprint(local),
             "revision": revision,
-            "dtype": dtype_name(dtype, config),
+            "dtype": dtype_name(self.options.dtype, config),
             "max_length": self.max_length,
             "add_bos_token": self.add_bos_token,
             "context_prefix": list(self.prefix),

@@ -33,7 +33,7 @@ from typing import Any
 from s2sbench.core.conditions import Condition
 from s2sbench.core.context_request import ContextRequest
 from s2sbench.core.errors import ModelError
-from s2sbench.core.hf_loading import LoadOptions, dtype_name, model_max_length
+from s2sbench.core.hf_loading import dtype_name, model_max_length
 from s2sbench.core.scoring import ContinuationScore
 from s2sbench.models.batching import AutoBatcher
 from s2sbench.models.context_scorer import ContextReuse, ContextScorer
@@ -63,31 +63,16 @@ class UnitLM(TransformersAdapter):
         speech_marker: str = "[SPEECH]",
         text_marker: str = "[TEXT]",
         dedup: bool = True,
-        dtype: str = "auto",
-        device: str | None = None,
-        revision: str | None = None,
         batch_size: int | str | None = None,
-        trust_remote_code: bool = False,
-        allow_pickle: bool = False,
-        allow_weight_mismatch: bool = False,
         reuse_context: bool = True,
         **_runtime: Any,
-    ):
+    ):  # + the load arguments (dtype, device, revision, ...: TransformersAdapter)
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        self.pretrained, self.revision = str(pretrained), revision
-        self.options = LoadOptions(
-            self.pretrained,
-            revision,
-            dtype,
-            device,
-            None,
-            trust_remote_code,
-            allow_pickle,
-            allow_weight_mismatch,
-        )
-        config = self.options.config()
-        self._dtype = dtype_name(dtype, config)
+        options = self.load_options(str(pretrained))
+        self.pretrained, self.revision = options.pretrained, options.revision
+        config = options.config()
+        self._dtype = dtype_name(options.dtype, config)
         self.weights = self.options.lazy(AutoModelForCausalLM)
         self.tokenizer = self.options.preprocessor(AutoTokenizer)
         self.encoder = SpeechUnitEncoder(
@@ -95,9 +80,9 @@ class UnitLM(TransformersAdapter):
             centroids,
             layer,
             dedup=dedup,
-            device=device,
-            allow_pickle=allow_pickle,
-            allow_weight_mismatch=allow_weight_mismatch,
+            device=options.device,
+            allow_pickle=options.allow_pickle,
+            allow_weight_mismatch=options.allow_weight_mismatch,
         )
         self.unit_token = unit_token
         found = [self._token_id(unit_token.format(i)) for i in range(self.encoder.k)]

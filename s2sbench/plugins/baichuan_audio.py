@@ -33,7 +33,7 @@ from typing import Any
 from s2sbench.core.conditions import Condition
 from s2sbench.core.context_request import ContextRequest
 from s2sbench.core.errors import ModelError
-from s2sbench.core.hf_loading import LoadOptions, dtype_name
+from s2sbench.core.hf_loading import dtype_name
 from s2sbench.core.scoring import ContinuationScore
 from s2sbench.models.batching import AutoBatcher, positions_from_mask
 from s2sbench.models.token_scoring import Scored, score_units
@@ -90,24 +90,16 @@ class BaichuanAudio(TransformersAdapter):
     def __init__(
         self,
         pretrained: str,
-        dtype: str = "auto",
-        device: str | None = None,
-        revision: str | None = None,
         batch_size: int | str | None = None,
-        trust_remote_code: bool = False,
-        allow_pickle: bool = False,
         relative_path: str = "/",
         **_runtime: Any,
-    ):
+    ):  # + the load arguments (dtype, device, revision, ...: TransformersAdapter)
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        require_remote_code(trust_remote_code, "Baichuan-Audio", pretrained)
-        self.pretrained, self.revision = str(pretrained), revision
-        weight_mismatch = bool(_runtime.get("allow_weight_mismatch", False))
-        self.options = LoadOptions(
-            self.pretrained, revision, dtype, device, None, True, allow_pickle, weight_mismatch
-        )
-        self._dtype = dtype_name(dtype, self.options.config())
+        load = self.load_options(str(pretrained))
+        require_remote_code(load.trust_remote_code, "Baichuan-Audio", pretrained)  # so it is True
+        self.pretrained, self.revision = load.pretrained, load.revision
+        self._dtype = dtype_name(load.dtype, self.options.config())
         self.tokenizer = self.options.preprocessor(AutoTokenizer)
         self.relative_path = relative_path
         self.weights = self.options.lazy(AutoModelForCausalLM, self._bind)

@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 from s2sbench.core.conditions import Condition
 from s2sbench.core.context_request import ContextRequest
 from s2sbench.core.errors import ModelError
-from s2sbench.core.hf_loading import LoadOptions, dtype_name
+from s2sbench.core.hf_loading import dtype_name
 from s2sbench.models.audio_families.inputs import split_continuation
 from s2sbench.models.batching import AutoBatcher
 from s2sbench.models.text_encoding import tokenizer_special_tokens
@@ -109,27 +109,19 @@ class AudioTokenLM(TransformersAdapter):
         self,
         pretrained: str,
         speech_tokenizer: str = "glm",
-        dtype: str = "auto",
-        device: str | None = None,
-        revision: str | None = None,
         batch_size: int | str | None = None,
-        trust_remote_code: bool = False,
-        allow_pickle: bool = False,
         **options: Any,
-    ):
+    ):  # + the load arguments (dtype, device, revision, ...: TransformersAdapter)
         import transformers
 
-        require_remote_code(trust_remote_code, self.family, pretrained)
-        self.pretrained, self.revision = str(pretrained), revision
-        weight_mismatch = bool(options.get("allow_weight_mismatch", False))
-        self.options = LoadOptions(
-            self.pretrained, revision, dtype, device, None, True, allow_pickle, weight_mismatch
-        )
+        load = self.load_options(str(pretrained))
+        require_remote_code(load.trust_remote_code, self.family, pretrained)  # so it is True
+        self.pretrained, self.revision = load.pretrained, load.revision
         self.config = self.options.config()
-        self._dtype = dtype_name(dtype, self.config)
+        self._dtype = dtype_name(load.dtype, self.config)
         self.weights = self.options.lazy(getattr(transformers, self.model_loader))
         self.tokenizer = self.options.preprocessor(transformers.AutoTokenizer)
-        self.speech = make_speech_tokenizer(speech_tokenizer, options, device)
+        self.speech = make_speech_tokenizer(speech_tokenizer, options, load.device)
         self.begin_id, self.end_id = self._markers()
         tok = self.tokenizer
         self.pad_id = padding_id(tok)
