@@ -38,13 +38,12 @@ def test_gemma3n_shares_contexts_that_fit_its_window(
                 str(gemma3n_dir), dtype="float32", batch_size=batch_size, padding_side=side
             )
             shared_units: list[Any] = []
-            model.load()
-            passes = model._passes
-            real = passes.shared
+            passes = model.scorer.token_scorer()
+            real = passes.shared_context
             monkeypatch.setattr(
                 passes,
-                "shared",
-                lambda u, w, seen=shared_units, real=real: seen.extend(u) or real(u, w),
+                "shared_context",
+                lambda u, seen=shared_units, real=real: seen.extend(u) or real(u),
             )
             got = scores_of(model, requests)
             for a, b in zip(got, want, strict=True):
@@ -52,5 +51,5 @@ def test_gemma3n_shares_contexts_that_fit_its_window(
                     [s.logprob_sum for s in b], abs=1e-5
                 )
             assert model.reuse_context and model._window == 64
-            heard = [u for u in shared_units if u.audio is not None]
+            heard = [u for u in shared_units if u.extras is not None]
             assert len(shared_units) == len(t2t_requests()) and not heard

@@ -26,6 +26,7 @@ from zoo_requests import masked_logprob_sum, s2t_requests, scores_of, t2t_reques
 import s2sbench.data.audio as audio_module  # noqa: E402
 from s2sbench.core.conditions import Condition
 from s2sbench.core.context_request import ContextRequest
+from s2sbench.models.audio_families.inputs import RopeState  # noqa: E402
 from s2sbench.models.audio_specs import AUDIO_LM_SPECS  # noqa: E402
 from s2sbench.models.hf_audio import HFAudioLM  # noqa: E402
 
@@ -80,8 +81,7 @@ def hand_built(model: HFAudioLM, request: ContextRequest) -> list[tuple[float, i
         inputs = {k: v for k, v in encode(context + cont).items() if k != "num_audio_tokens"}
         labels = inputs["input_ids"].clone()
         labels[:, :n_context] = -100
-        for holder in model._rope.holders:
-            holder.rope_deltas = None
+        RopeState(model.model).reset()  # no multimodal rotary state left from earlier calls
         with torch.no_grad():
             logits = model.model(**inputs).logits
         out.append(masked_logprob_sum(logits, labels))

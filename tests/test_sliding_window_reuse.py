@@ -58,9 +58,9 @@ class PathCounter:
             self.shared += len(batch)
             return shared(batch)
 
-        def count_full(pairs: list[Any]) -> Any:
+        def count_full(pairs: list[Any], *extras: Any) -> Any:
             self.full += len(pairs)
-            return full(pairs)
+            return full(pairs, *extras)
 
         scorer.shared_context, scorer.full_sequences = count_shared, count_full
 

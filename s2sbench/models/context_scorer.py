@@ -5,11 +5,14 @@ forward over all their continuations reading a fresh, batch-expanded copy of the
 contexts' KV cache (:mod:`kv_reuse`). *Full sequences*: context + continuation as
 one padded row each. Both give the same numbers (tests/test_sliding_window_reuse.py,
 tests/test_logits_to_keep.py); the forward passes themselves are
-:class:`~s2sbench.models.causal_scoring.TokenScorer`'s.
+:class:`~s2sbench.models.causal_scoring.TokenScorer`'s, the only ones in the package:
+an adapter whose model is not a plain causal LM hands in a ``scorer`` factory that
+builds the TokenScorer with its own inputs and head pieces (:mod:`forward_pieces`).
 
 :class:`ContextReuse` is the single rule for when the shared path is left, used by
-every adapter that has both strategies (``hf``, ``hf-cascade`` through it,
-``unit-lm``, ``hf-audio``): a request shares its context when reuse is on and it fits
+every adapter that scores through here (``hf``, ``hf-cascade`` through it,
+``unit-lm``, ``hf-audio``, the GLM-4-Voice plugin; Kimi-Audio's two streams run with
+reuse off): a request shares its context when reuse is on and it fits
 the model's sliding window (longer ones are scored as full sequences, request by
 request); a cache that cannot be copied at all, found when routing or raised by a
 forward, turns reuse off for the rest of the adapter's life, logged once, and every
@@ -84,7 +87,10 @@ class ContextReuse:
 
 
 class ContextScorer:
-    """Per-request log-prob sums of encoded requests, with one causal LM."""
+    """Per-request log-prob sums of encoded requests, with one model.
+
+    ``scorer(model)`` builds the :class:`TokenScorer` of freshly loaded weights; by
+    default a plain causal LM's (its own head cut by ``logits_to_keep``)."""
 
     def __init__(
         self,
@@ -93,19 +99,21 @@ class ContextScorer:
         padding_side: str,
         batcher: AutoBatcher[Any, Any],
         reuse: ContextReuse,
+        scorer: Callable[[Any], TokenScorer] | None = None,
     ):
         self.model = model
         self.pad_id = pad_id
         self.padding_side = padding_side
         self.batcher = batcher
         self.reuse = reuse
+        self._build = scorer or (lambda m: TokenScorer(m, self.pad_id, self.padding_side))
         self._scorer: TokenScorer | None = None
 
     def token_scorer(self) -> TokenScorer:
         """One per loaded model: it remembers how the model's output layer is cut."""
         model = self.model()
         if self._scorer is None or self._scorer.model is not model:
-            self._scorer = TokenScorer(model, self.pad_id, self.padding_side)
+            self._scorer = self._build(model)
         return self._scorer
 
     def score(self, encoded: list[EncodedRequest]) -> Iterator[tuple[int, list[float]]]:
@@ -144,7 +152,8 @@ class ContextScorer:
         for batch, sums in self.batcher.run(
             pairs,
             lambda chunk: scorer.full_sequences(
-                [(encoded[r].context, encoded[r].continuations[c]) for r, c in chunk]
+                [(encoded[r].context, encoded[r].continuations[c]) for r, c in chunk],
+                [encoded[r].extras for r, _ in chunk],
             ),
             length=lambda p: len(encoded[p[0]].context) + len(encoded[p[0]].continuations[p[1]]),
         ):

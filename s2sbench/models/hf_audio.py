@@ -13,18 +13,20 @@ join) and leave a non-empty tail, or the item is named in a ModelError. For
 S2T the input is the processor's expanded context ids + that tail (the
 placeholder ends in a special token, so nothing merges across it).
 
-Each context audio is decoded and featurised once per request, and all continuations of a
-context are scored in one batch. By default the contexts of a batch run once (audio encoder
-included) and their continuations read a fresh batch-expanded copy of that KV cache
-(:mod:`audio_forward`); ``reuse_context=False``, a cache that cannot be copied, or a request
-longer than the model's sliding window (Gemma 3n: routed per request) scores full sequences.
-Both give the same numbers (tested), and the output layer runs at the read positions only. Text
-is padded here on ``padding_side`` (left by default), never by a processor (whose
-``padding_side`` would also flip audio features), with position ids that count real tokens
-only; audio keeps the feature extractor's padding (features padded per request are zero-padded
-to the batch's widest, masks included). No cache outlives
-its batch. Models with multimodal rotary positions (``spec.mrope``) get no hand-built position
-ids (so no cache reuse) and their per-call ``rope_deltas`` are cleared around every forward.
+Each context audio is decoded and featurised once per request (the request's *extras*). Scoring
+is the package's one token scorer (:class:`~s2sbench.models.context_scorer.ContextScorer` driving
+:class:`~s2sbench.models.causal_scoring.TokenScorer`) with this adapter's inputs and head pieces
+(:mod:`audio_pieces`): by default the contexts of a batch run once (audio encoder included) and
+their continuations read a fresh batch-expanded copy of that KV cache; ``reuse_context=False``, a
+cache that cannot be copied, or a request longer than the model's sliding window (Gemma 3n:
+routed per request) scores full sequences, by :class:`ContextReuse`'s one rule. Both give the
+same numbers (tested), and the output layer runs at the read positions only. Text is padded by
+the scorer (contexts on the left for the shared path, full sequences on ``padding_side``), never
+by a processor (whose ``padding_side`` would also flip audio features), with position ids that
+count real tokens only; audio keeps the feature extractor's padding (features padded per request
+are zero-padded to the batch's widest, masks included). No cache outlives its batch. Models with
+multimodal rotary positions (``spec.mrope``) get no hand-built position ids (so no cache reuse)
+and their per-call ``rope_deltas`` are cleared around every forward.
 Families whose audio encoder depends on padding (``spec.embed_rows``: Phi-4, Granite Speech)
 get every audio encoded alone; families that switch weights by modality
 (``spec.set_audio_mode``: Granite's audio-only LoRA) are told per batch, and text and audio
@@ -35,11 +37,9 @@ soft-cap (Gemma 3n) is applied before the log-softmax, as the model's own logits
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -48,26 +48,21 @@ from s2sbench.core.conditions import Condition
 from s2sbench.core.context_request import ContextRequest
 from s2sbench.core.errors import ConfigError, ModelError
 from s2sbench.core.hf_loading import dtype_name, model_max_length
+from s2sbench.core.scoring import ContinuationScore
 from s2sbench.data.audio import AudioLoader, check_policy
 from s2sbench.models.audio_families.inputs import (
-    RopeState,
     check_processor,
     encode_text_request,
     encode_with_processor,
 )
-from s2sbench.models.audio_forward import AudioForward
+from s2sbench.models.audio_pieces import AudioInputs, BackboneHead
 from s2sbench.models.audio_specs import AudioLMSpec, spec_for
-from s2sbench.models.batching import AutoBatcher, CannotReuseCache
-from s2sbench.models.context_scorer import ContextReuse
+from s2sbench.models.batching import AutoBatcher
+from s2sbench.models.causal_scoring import TokenScorer
+from s2sbench.models.context_scorer import ContextReuse, ContextScorer
 from s2sbench.models.memory_budget import cap_auto_batch
-from s2sbench.models.text_encoding import check_long_context, with_truncation
-from s2sbench.models.token_scoring import (
-    Scored,
-    TokenUnit,
-    padding_id,
-    score_units,
-    scores_by_request,
-)
+from s2sbench.models.text_encoding import EncodedRequest, check_long_context, with_truncation
+from s2sbench.models.token_scoring import Scored, TokenUnit, padding_id
 from s2sbench.models.transformers_base import TransformersAdapter
 
 log = logging.getLogger(__name__)
@@ -103,7 +98,7 @@ class HFAudioLM(TransformersAdapter):
         from transformers import AutoProcessor
 
         self.pretrained = str(pretrained)
-        self.batcher: AutoBatcher[Unit, list[Scored]] = AutoBatcher(batch_size)
+        self.batcher: AutoBatcher[Any, Any] = AutoBatcher(batch_size)
         if padding_side not in ("left", "right"):
             raise ConfigError(f"padding_side must be left or right, not '{padding_side}'")
         self.padding_side = padding_side
@@ -128,19 +123,25 @@ class HFAudioLM(TransformersAdapter):
         self.long_context = check_long_context(long_context)  # T2T text beyond the LM's window
         self.max_length = model_max_length(SimpleNamespace(config=config), tok)
         self._truncated: dict[int, int] = {}
+        self.scorer = ContextScorer(
+            lambda: self.model, self.pad_id, padding_side, self.batcher, self.reuse, self._scorer
+        )
+
+    def _scorer(self, model: Any) -> TokenScorer:
+        """The one token scorer with this adapter's pieces: audio inputs, backbone head."""
+        inputs, head = AudioInputs(model, self.spec), BackboneHead(model)
+        return TokenScorer(model, self.pad_id, self.padding_side, inputs, head)
 
     def load(self) -> Any:
         """The weights, loaded on first use (see ``LoadOptions``)."""
         return self.weights.get()
 
     def _loaded(self, model: Any) -> None:
-        """What the forward passes need to know about freshly loaded weights."""
+        """Checks freshly loaded weights: the head runs the backbone itself."""
         if getattr(model, "model", None) is None:
             raise ModelError(
                 f"{self.spec.model_class} has no .model backbone", where=self.pretrained
             )
-        self._rope = RopeState(model)
-        self._passes = AudioForward(model, self.spec, self.pad_id, self.padding_side)
         if self.spec.check_loaded is not None:
             self.spec.check_loaded(model, self.pretrained)
 
@@ -181,48 +182,34 @@ class HFAudioLM(TransformersAdapter):
         )
         return Unit(index, ids, tails, audio)
 
-    def _forward(self, units: list[Unit], shared: bool = True) -> list[Scored]:
-        import torch
-
-        self.load()
-        if self.spec.set_audio_mode is not None:  # batches never mix conditions (see score)
-            self.spec.set_audio_mode(self.model, units[0].audio is not None)
-        with torch.inference_mode():
-            self._rope.reset()
-            sums = None
-            if shared and self.reuse.enabled:
-                try:
-                    sums = self._passes.shared(units, self.reuse.limit())
-                except CannotReuseCache as exc:
-                    self.reuse.give_up(exc)
-            flat = iter(sums if sums is not None else self._passes.full(units))
-            self._rope.reset()
-        return scores_by_request(units, flat)
-
     def score(self, requests: Sequence[ContextRequest]) -> Iterator[Scored]:
-        """Requests in windows of ``WINDOW`` (a window's audio features are held at once); each
-        request is one batching unit that costs its number of continuations. Text and audio
-        requests are batched apart, so a family can switch modes per batch (Granite's LoRA), and so
-        are requests that share their context and requests too long for the sliding window."""
+        """Requests in windows of ``WINDOW`` (a window's audio features are held at once),
+        scored by :attr:`scorer`. Text and audio requests are scored apart, so a family can
+        switch modes per batch (Granite's LoRA); within each, requests that share their
+        context and requests scored as full sequences are batched apart by the scorer."""
         for start in range(0, len(requests), WINDOW):
             stop = min(start + WINDOW, len(requests))
             units = [self._unit(i, requests[i]) for i in range(start, stop)]
             if units:  # the longest batch runs first: size auto batches for it
                 tails = max(len(tail) for unit in units for tail in unit.tails)
                 cap_auto_batch(self.batcher, self.model, max(u.longest for u in units), tails)
-            for heard, shared in itertools.product((False, True), (True, False)):
-                group = [
-                    unit
-                    for unit in units
-                    if (unit.audio is not None) == heard and self._reusable(unit) == shared
+            for heard in (False, True):
+                group = [unit for unit in units if (unit.audio is not None) == heard]
+                if not group:
+                    continue
+                if self.spec.set_audio_mode is not None:  # every batch of this group
+                    self.spec.set_audio_mode(self.model, heard)
+                encoded = [
+                    EncodedRequest(tuple(u.context), tuple(map(tuple, u.tails)), extras=u.audio)
+                    for u in group
                 ]
-                forward = partial(self._forward, shared=shared)
-                for index, scores in score_units(self.batcher, group, forward):
-                    yield index, with_truncation(scores, self._truncated.pop(index, 0))
-
-    def _reusable(self, unit: Unit) -> bool:
-        """Whether ``unit`` may share its context's cache (:class:`ContextReuse`'s rule)."""
-        return self.reuse.fits(unit.longest)
+                for i, sums in self.scorer.score(encoded):
+                    unit = group[i]
+                    scores = [ContinuationScore(s, len(t)) for s, t in zip(sums, unit.tails)]
+                    yield (
+                        unit.request,
+                        with_truncation(scores, self._truncated.pop(unit.request, 0)),
+                    )
 
     @property
     def reuse_context(self) -> bool:

@@ -31,12 +31,15 @@ MASK, TAIL, ALL = "mask", "tail", "all"
 
 
 class LogitSelector:
-    """``select(keep, **inputs) -> (output, logits[keep])`` for one model object."""
+    """``select(keep, **inputs) -> (output, logits[keep])`` for one model object: the
+    :class:`~s2sbench.models.forward_pieces.Head` of a causal LM."""
 
     def __init__(self, model: Any):
         self.model = model
         params = inspect.signature(model.forward).parameters
         self.mode: str | None = None if "logits_to_keep" in params else ALL
+        # transformers renamed ``past_key_values`` to ``cache`` in 5.x; use what forward takes.
+        self.cache_arg = "cache" if "cache" in params else "past_key_values"
 
     def select(self, keep: Any, **inputs: Any) -> tuple[Any, Any]:
         """The model's output and its logits at ``keep``'s ``True`` positions, ``(n, vocab)`` in

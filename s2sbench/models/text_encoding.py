@@ -20,7 +20,7 @@ Shared by ``hf``, ``hf-cascade``, the text side of ``hf-audio`` and the plugins.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from s2sbench.core.context_request import ContextRequest
@@ -33,11 +33,16 @@ PROBE = "a"  # any text: the special tokens a tokenizer adds do not depend on it
 
 @dataclass(frozen=True)
 class EncodedRequest:
-    """Token ids of one request: the (possibly left-truncated) context and each continuation."""
+    """Token ids of one request: the (possibly left-truncated) context and each continuation.
+
+    ``extras``: what else the model reads with this request's rows (an audio LLM's audio
+    inputs, Kimi-Audio's text stream), turned into keyword arguments by the scorer's
+    inputs piece (:mod:`forward_pieces`); None for plain token requests."""
 
     context: tuple[int, ...]
     continuations: tuple[tuple[int, ...], ...]
     truncated: int = 0
+    extras: Any = field(default=None, compare=False)
 
     @property
     def longest(self) -> int:

@@ -17,6 +17,12 @@ as ``speech_tokenizer_path=``); ``speech_tokenizer=hubert`` uses
 :class:`SpeechUnitEncoder` (``hubert=``, ``centroids=``, ``layer=``), which is
 what the tests use with a tiny stand-in LM. The real GLM-4-Voice weights and
 tokenizer were not run here.
+
+Scoring is the package's one token scorer, as ``unit-lm``'s: a plain causal LM
+through :class:`~s2sbench.models.context_scorer.ContextScorer`, each context once
+with its continuations on a copy of its cache, full sequences by
+:class:`ContextReuse`'s one fallback rule (``reuse_context=False``, a sliding window
+too short, a cache that cannot be copied).
 """
 
 from __future__ import annotations
@@ -30,17 +36,12 @@ from s2sbench.core.conditions import Condition
 from s2sbench.core.context_request import ContextRequest
 from s2sbench.core.errors import ModelError
 from s2sbench.core.hf_loading import dtype_name
+from s2sbench.core.scoring import ContinuationScore
 from s2sbench.models.audio_families.inputs import split_continuation
 from s2sbench.models.batching import AutoBatcher
-from s2sbench.models.text_encoding import tokenizer_special_tokens
-from s2sbench.models.token_scoring import (
-    Scored,
-    TokenUnit,
-    causal_logits,
-    full_sequence_scores,
-    padding_id,
-    score_units,
-)
+from s2sbench.models.context_scorer import ContextReuse, ContextScorer
+from s2sbench.models.text_encoding import EncodedRequest, tokenizer_special_tokens
+from s2sbench.models.token_scoring import Scored, TokenUnit, padding_id
 from s2sbench.models.transformers_base import LOADED_ARGS, TransformersAdapter
 from s2sbench.plugins import require_remote_code
 
@@ -110,6 +111,7 @@ class AudioTokenLM(TransformersAdapter):
         pretrained: str,
         speech_tokenizer: str = "glm",
         batch_size: int | str | None = None,
+        reuse_context: bool = True,
         **options: Any,
     ):  # + the load arguments (dtype, device, revision, ...: TransformersAdapter)
         import transformers
@@ -126,7 +128,14 @@ class AudioTokenLM(TransformersAdapter):
         tok = self.tokenizer
         self.pad_id = padding_id(tok)
         self.start = list(tokenizer_special_tokens(tok)[0])  # its own BOS / [gMASK]<sop>
-        self.batcher: AutoBatcher[TokenUnit, list[Scored]] = AutoBatcher(batch_size)
+        self.batcher: AutoBatcher[Any, Any] = AutoBatcher(batch_size)
+        self.scorer = self._context_scorer(bool(reuse_context))
+
+    def _context_scorer(self, reuse_context: bool) -> ContextScorer:
+        """A plain causal LM's scorer: shared context by default (padding never changes a
+        score; right, as ``unit-lm``'s)."""
+        reuse = ContextReuse(reuse_context, self.config, self.pretrained)
+        return ContextScorer(lambda: self.model, self.pad_id, "right", self.batcher, reuse)
 
     def _markers(self) -> tuple[int, int]:
         """Ids of the begin/end-of-audio tokens that wrap every speech segment."""
@@ -192,12 +201,17 @@ class AudioTokenLM(TransformersAdapter):
         # the tokenizer's own special tokens (BOS, [gMASK]<sop>) are already in split's context
         return TokenUnit(index, split[0][0] or self.start, [tail for _, tail in split])
 
-    def _forward(self, units: list[TokenUnit]) -> list[Scored]:
-        return full_sequence_scores(units, causal_logits(self.model), self.pad_id)
+    def _encoded(self, unit: TokenUnit) -> EncodedRequest:
+        """``unit`` as the scorer reads it (a subclass may add extras)."""
+        return EncodedRequest(tuple(unit.context), tuple(tuple(tail) for tail in unit.tails))
 
     def score(self, requests: Sequence[ContextRequest]) -> Iterator[Scored]:
+        """Every refusal before any forward, then through :attr:`scorer`."""
         units = [self._request(i, r) for i, r in enumerate(requests)]
-        yield from score_units(self.batcher, units, self._forward)
+        encoded = [self._encoded(unit) for unit in units]
+        for index, sums in self.scorer.score(encoded):
+            tails = encoded[index].continuations
+            yield index, [ContinuationScore(s, len(tail)) for s, tail in zip(sums, tails)]
 
 
 class GLM4Voice(AudioTokenLM):

@@ -19,18 +19,29 @@ Whisper features (the model's continuous audio input) are not given: the
 discrete codes carry the speech, as in Kimi-Audio's audio-generation prompts.
 What is verified: the stream layout, scoring mask and batching, with a tiny
 two-stream stand-in model. The real Kimi-Audio code and weights were not run.
+
+Scoring is the package's one token scorer with two pieces of this plugin's own
+(:mod:`~s2sbench.models.forward_pieces`): :class:`TextStream` adds the text stream
+(a request's extras) and drops the attention mask (rows are right-padded, so no
+scored position sees a pad, and the remote code is called as before);
+:class:`AudioStreamHead` reads the audio logits. Full sequences only: the
+two-stream forward is not known to return a cache that a continuation of both
+streams could read, so context reuse is off.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from s2sbench.core.conditions import Condition
 from s2sbench.core.context_request import ContextRequest
 from s2sbench.core.errors import ModelError
-from s2sbench.models.batching import pad_rows
-from s2sbench.models.token_scoring import Scored, TokenUnit, full_sequence_scores
+from s2sbench.models.causal_scoring import TokenScorer
+from s2sbench.models.context_scorer import ContextReuse, ContextScorer
+from s2sbench.models.text_encoding import EncodedRequest
+from s2sbench.models.token_scoring import TokenUnit
 from s2sbench.plugins.glm4_voice import AudioTokenLM
 
 CONFIG_KEYS = ("kimia_token_offset", "kimia_media_begin", "kimia_media_end", "kimia_text_blank")
@@ -48,6 +59,50 @@ def _text_stream(unit: TokenUnit) -> list[int]:
     if not isinstance(unit, StreamRequest) or unit.text is None:
         raise TypeError("Kimi-Audio scores only the StreamRequests it builds")
     return unit.text
+
+
+class TextStream:
+    """Kimi-Audio's inputs piece: each row's text stream (its context's, then blanks) beside
+    the audio stream in ``input_ids``; no attention mask (see the module docstring)."""
+
+    positions = True
+
+    def __init__(self, blank: int):
+        self.blank = blank
+
+    def extend(
+        self, inputs: dict[str, Any], offsets: Sequence[int], extras: Sequence[Any] | None
+    ) -> dict[str, Any]:
+        if extras is None:
+            raise TypeError("Kimi-Audio scores full sequences only")
+        ids = inputs["input_ids"]
+        text = ids.new_full(ids.shape, self.blank)
+        for row, (offset, stream) in enumerate(zip(offsets, extras)):
+            text[row, offset : offset + len(stream)] = ids.new_tensor(stream)
+        rest = {key: value for key, value in inputs.items() if key != "attention_mask"}
+        return {**rest, "text_input_ids": text}
+
+
+class AudioStreamHead:
+    """Kimi-Audio's head: audio-stream logits (``out[0]``) at the read positions, indexed by
+    absolute token id (a head over the codes only is padded with -inf below the offset)."""
+
+    cache_arg = "past_key_values"
+
+    def __init__(self, model: Any, offset: int):
+        self.model = model
+        self.offset = offset
+
+    def select(self, keep: Any, **inputs: Any) -> tuple[Any, Any]:
+        import torch
+
+        inputs.pop("use_cache", None)  # called as before: the remote code's own defaults
+        out = self.model(**inputs, return_dict=False)
+        audio = out[0][keep]
+        if audio.shape[-1] < self.model.config.vocab_size:  # a head over the codes only
+            pad = audio.new_full((*audio.shape[:-1], self.offset), float("-inf"))
+            audio = torch.cat([pad, audio], -1)
+        return out, audio
 
 
 class KimiAudio(AudioTokenLM):
@@ -103,27 +158,18 @@ class KimiAudio(AudioTokenLM):
         tails = [self._speech(p, where) for p in request.continuation_audio]
         return StreamRequest(index, audio + [self.begin_id], tails, text + [self.blank])
 
-    def _logits(self, ids: Any, text: Any) -> Any:
-        """Audio-stream logits, indexed by absolute token id."""
-        import torch
+    def _context_scorer(self, reuse_context: bool) -> ContextScorer:
+        """Full sequences with the two-stream pieces; reuse off (see the module docstring)."""
+        reuse = ContextReuse(False, self.config, self.pretrained)
 
-        positions = torch.arange(ids.shape[1], device=ids.device)[None].expand_as(ids)
-        out = self.model(
-            input_ids=ids, text_input_ids=text, position_ids=positions, return_dict=False
-        )
-        audio = out[0]
-        if audio.shape[-1] < self.model.config.vocab_size:  # a head over the codes only
-            pad = audio.new_full((*audio.shape[:-1], self.offset), float("-inf"))
-            audio = torch.cat([pad, audio], -1)
-        return audio
+        def scorer(model: Any) -> TokenScorer:
+            head = AudioStreamHead(model, self.offset)
+            return TokenScorer(model, self.blank, "right", TextStream(self.blank), head)
 
-    def _forward(self, units: list[TokenUnit]) -> list[Scored]:
-        """Both streams padded with blanks; the text stream holds blanks under every tail."""
-        rows = [(_text_stream(u), tail) for u in units for tail in u.tails]
-        text, _, _ = pad_rows(
-            [t + [self.blank] * len(tail) for t, tail in rows], self.blank, "right"
-        )
-        device = self.model.device
-        return full_sequence_scores(
-            units, lambda ids, _mask: self._logits(ids.to(device), text.to(device)), self.blank
+        return ContextScorer(lambda: self.model, self.blank, "right", self.batcher, reuse, scorer)
+
+    def _encoded(self, unit: TokenUnit) -> EncodedRequest:
+        """The audio stream as ids; the context's text stream as the request's extras."""
+        return EncodedRequest(
+            tuple(unit.context), tuple(tuple(t) for t in unit.tails), extras=_text_stream(unit)
         )

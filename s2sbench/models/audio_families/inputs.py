@@ -166,8 +166,8 @@ def embed_each_audio(
     ``token_embeds`` are the batch's text embeddings; ``embed_row(row, features)``
     returns that row's embeddings with its own audio (``audio`` holds the
     per-request features of the rows that contain audio tokens, in row order, as
-    :meth:`AudioForward.inputs` passes them), so no score depends on which other
-    audios share its batch.
+    :class:`~s2sbench.models.audio_pieces.AudioInputs` passes them), so no score
+    depends on which other audios share its batch.
     """
     import torch
 
