@@ -12,10 +12,10 @@ from s2sbench.models.batching import (  # noqa: E402
     AutoBatcher,
     CannotReuseCache,
     expand_cache,
-    gather_logprob_sums,
     is_out_of_memory,
     pad_rows,
     parse_batch_size,
+    picked_logprob_sums,
     positions_from_mask,
 )
 
@@ -121,16 +121,20 @@ def test_pad_rows_and_positions(side: str) -> None:
     assert positions_from_mask(mask, torch.tensor([[10], [20]]))[:, 0].tolist() == [10, 20]
 
 
-def test_gather_logprob_sums_matches_a_direct_computation() -> None:
+def test_picked_logprob_sums_normalise_in_float32_and_sum_per_owner() -> None:
     torch.manual_seed(0)
-    logits = torch.randn(2, 5, 11, dtype=torch.bfloat16)
-    targets = [[3, 4], [7]]
-    starts = [1, 3]
-    got = gather_logprob_sums(logits, starts, targets)
+    logits = torch.randn(4, 11, dtype=torch.bfloat16)  # four read positions, already cut
+    # picks: (row 0, id 3) and (row 1, id 4) -> sum 0; (row 3, id 7) -> sum 2; sum 1 gets none
+    got = picked_logprob_sums(logits, [3, 4, 7], [0, 0, 2], 3, source_rows=[0, 1, 3])
     logp = logits.float().log_softmax(-1)
-    want = [logp[0, 1, 3] + logp[0, 2, 4], logp[1, 3, 7]]
-    assert got == pytest.approx([float(w) for w in want], abs=1e-6)
-    assert gather_logprob_sums(logits, [0, 0], [[], [2]])[0] == 0.0
+    want = [float(logp[0, 3] + logp[1, 4]), 0.0, float(logp[3, 7])]
+    assert got.dtype == torch.float64
+    assert got.tolist() == pytest.approx(want, abs=1e-6)
+    # the same sums from a bf16 log-softmax are off by more than that tolerance
+    rounded = logits.log_softmax(-1)
+    assert rounded.dtype == torch.bfloat16 and abs(float(rounded[3, 7]) - want[2]) > 1e-4
+    # without source_rows, pick n reads row n
+    assert picked_logprob_sums(logits, [5], [0], 1).tolist() == pytest.approx([float(logp[0, 5])])
 
 
 def test_expand_cache_copies_rows_without_touching_the_original() -> None:

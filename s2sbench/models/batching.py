@@ -195,31 +195,6 @@ def positions_from_mask(mask: Any, start: Any = 0) -> Any:
     return (mask.long().cumsum(1) - 1).clamp(min=0) + start
 
 
-def gather_logprob_sums(
-    logits: Any, starts: Sequence[int], targets: Sequence[Sequence[int]]
-) -> list[float]:
-    """Per row ``b``: sum of ``log p(targets[b][t])`` read at position ``starts[b] + t``.
-
-    Only the needed positions are normalised, in float32 whatever the model's
-    dtype, so a bf16 model does not lose its log-probs to rounding.
-    """
-    import torch
-
-    rows, width = len(targets), max(len(t) for t in targets)
-    positions = torch.zeros((rows, width), dtype=torch.long)
-    ids = torch.zeros((rows, width), dtype=torch.long)
-    valid = torch.zeros((rows, width), dtype=torch.bool)
-    for b, row in enumerate(targets):
-        positions[b, : len(row)] = torch.arange(starts[b], starts[b] + len(row))
-        ids[b, : len(row)] = torch.tensor(row, dtype=torch.long)
-        valid[b, : len(row)] = True
-    positions, ids, valid = (t.to(logits.device) for t in (positions, ids, valid))
-    picked = logits.gather(1, positions[..., None].expand(-1, -1, logits.shape[-1]))
-    logprobs = picked.float().log_softmax(-1).gather(2, ids[..., None]).squeeze(-1)
-    sums = torch.where(valid, logprobs, torch.zeros_like(logprobs)).double().sum(1)
-    return sums.tolist()
-
-
 def picked_logprob_sums(
     logits: Any,
     targets: Sequence[int],
