@@ -47,7 +47,7 @@ from typing import Any
 from s2sbench.core.conditions import Condition
 from s2sbench.core.context_request import ContextRequest
 from s2sbench.core.errors import ConfigError, ModelError
-from s2sbench.core.hf_loading import dtype_name, model_max_length
+from s2sbench.core.model_settings import dtype_name, model_max_length
 from s2sbench.core.scoring import ContinuationScore
 from s2sbench.data.audio import AudioLoader, check_policy
 from s2sbench.models.audio_families.inputs import (

@@ -70,7 +70,7 @@ class HFCausalLM(TransformersAdapter):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         from s2sbench.core.checkpoint_files import resolve_local_dir, weights_fingerprint
-        from s2sbench.core.hf_loading import dtype_name, model_max_length
+        from s2sbench.core.model_settings import dtype_name, model_max_length
         from s2sbench.models.gguf import resolve_pretrained
 
         if padding_side not in ("left", "right"):

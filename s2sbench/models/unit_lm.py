@@ -33,7 +33,7 @@ from typing import Any
 from s2sbench.core.conditions import Condition
 from s2sbench.core.context_request import ContextRequest
 from s2sbench.core.errors import ModelError
-from s2sbench.core.hf_loading import dtype_name, model_max_length
+from s2sbench.core.model_settings import dtype_name, model_max_length
 from s2sbench.core.scoring import ContinuationScore
 from s2sbench.models.batching import AutoBatcher
 from s2sbench.models.context_scorer import ContextReuse, ContextScorer

@@ -33,7 +33,7 @@ from typing import Any
 from s2sbench.core.conditions import Condition
 from s2sbench.core.context_request import ContextRequest
 from s2sbench.core.errors import ModelError
-from s2sbench.core.hf_loading import dtype_name
+from s2sbench.core.model_settings import dtype_name
 from s2sbench.core.scoring import ContinuationScore
 from s2sbench.models.batching import AutoBatcher, positions_from_mask
 from s2sbench.models.token_scoring import Scored, score_units

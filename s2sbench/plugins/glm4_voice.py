@@ -35,7 +35,7 @@ from typing import Any, ClassVar
 from s2sbench.core.conditions import Condition
 from s2sbench.core.context_request import ContextRequest
 from s2sbench.core.errors import ModelError
-from s2sbench.core.hf_loading import dtype_name
+from s2sbench.core.model_settings import dtype_name
 from s2sbench.core.scoring import ContinuationScore
 from s2sbench.models.audio_families.inputs import split_continuation
 from s2sbench.models.batching import AutoBatcher
@@ -60,7 +60,7 @@ class GLMSpeechTokenizer:
             ) from None
         from transformers import WhisperFeatureExtractor
 
-        from s2sbench.core.hf_loading import pick_device
+        from s2sbench.core.model_settings import pick_device
 
         self.path = str(path)
         self.model = modeling.WhisperVQEncoder.from_pretrained(path).eval()
