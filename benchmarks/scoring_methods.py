@@ -122,7 +122,7 @@ def limit_runner(model: Any, adapter: Any, batch_rows: int) -> Callable[[list[An
     import torch
 
     from s2sbench.models.batching import pad_rows, picked_logprob_sums
-    from s2sbench.models.hf_causal import shared_cost
+    from s2sbench.models.context_scorer import shared_cost
 
     body, head = model.base_model, model.get_output_embeddings()
     softcap = getattr(model.config.get_text_config(), "final_logit_softcapping", None)
