@@ -112,10 +112,14 @@ def text_methods(path: str, extra: dict[str, Any], args: argparse.Namespace) -> 
     return {name: run for name, run in methods.items() if name in wanted}
 
 
-def ratio(rows: dict[str, dict[str, Any]], num: str, den: str, clock: str) -> str:
+LIMIT = "the limit's time"
+
+
+def ratio(rows: dict[str, dict[str, Any]], num: str, den: str, clock: str, what: str) -> str:
+    """``num``'s time over ``den``'s, as ``2.50x <what>``; "n/a" when one was not measured."""
     if num not in rows or den not in rows:
         return "n/a"
-    return f"{rows[num][clock] / rows[den][clock]:.2f}x"
+    return f"{rows[num][clock] / rows[den][clock]:.2f}x {what}"
 
 
 def print_tables(results: dict[str, dict[str, dict[str, Any]]], clock: str) -> None:
@@ -151,9 +155,9 @@ def print_tables(results: dict[str, dict[str, dict[str, Any]]], clock: str) -> N
             f"{rows[m]['peak_mib']:.0f}" if m in rows else "n/a" for m in ("s2sbench", "lm-eval")
         )
         print(
-            f"| {workload} | {ratio(rows, 'lm-eval', 's2sbench', clock)} faster "
-            f"| {ratio(rows, 'reference', 's2sbench', clock)} faster "
-            f"| {ratio(rows, 's2sbench', 'limit', clock)} the limit's time | {peaks} "
+            f"| {workload} | {ratio(rows, 'lm-eval', 's2sbench', clock, 'faster')} "
+            f"| {ratio(rows, 'reference', 's2sbench', clock, 'faster')} "
+            f"| {ratio(rows, 's2sbench', 'limit', clock, LIMIT)} | {peaks} "
             f"| {fmt(full_diff)} / {fmt(diff.get('lm-eval'))} |"
         )
 
